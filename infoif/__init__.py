@@ -1,0 +1,70 @@
+"""InfoIF: parallel information-interface layers, their energy, and tools to watch them learn.
+
+    import infoif, keras
+    model = keras.Sequential([keras.Input((8,)), infoif.InformationInterfaces(4),
+                              infoif.EnergyReservoir(leak=0.1)])
+
+`import infoif` is cheap: it does not import Keras (about 3 s, most of it
+TensorFlow) so that the parts of the dashboard that only touch data start
+fast. The layers are still registered with Keras' serialization as soon as
+Keras is imported, whichever of the two is imported first, so a `.keras` file
+saved with them loads with plain `keras.models.load_model` after
+`import infoif`, with no `custom_objects`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+
+__version__ = "0.1.0"
+
+# Public names that live in modules importing Keras, resolved on first use.
+_LAZY = {
+    "InformationInterfaces": "infoif.layers",
+    "EnergyReservoir": "infoif.layers",
+    "ModelSpec": "infoif.models",
+    "build_model": "infoif.models",
+    "InterfaceProbe": "infoif.models",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'infoif' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
+    """Imports `infoif.layers` (which registers the layers) right after `keras` is imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # one-shot: find the real spec without us
+        spec = importlib.util.find_spec("keras")
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            importlib.import_module("infoif.layers")
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    importlib.import_module("infoif.layers")
+elif not any(isinstance(f, _RegisterWhenKerasLoads) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterWhenKerasLoads())
