@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "InformationInterfaces": "infoif.layers",
     "EnergyReservoir": "infoif.layers",
-    "ModelSpec": "infoif.models",
+    "ModelSpec": "infoif.spec",
     "build_model": "infoif.models",
     "InterfaceProbe": "infoif.models",
 }

@@ -10,118 +10,13 @@ reservoir's energy curve from a built model without rebuilding anything.
 
 from __future__ import annotations
 
-import dataclasses
-import numbers
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 
 from infoif.layers import EnergyReservoir, InformationInterfaces
+from infoif.spec import ACTIVATIONS, MERGES, TASKS, ModelSpec, _check, _is_int
 
 __all__ = ["ModelSpec", "build_model", "InterfaceProbe", "TASKS", "MERGES", "ACTIVATIONS"]
-
-TASKS = ("binary", "multiclass", "regression")
-MERGES = ("concat", "mean")
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "gelu", "elu", "softplus")
-MAX_INTERFACES = 256  # far above the dashboard's slider (64); guards typos like 6400
-
-
-def _check(condition: bool, message: str):
-    if not condition:
-        raise ValueError(message)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything that defines an interface model, as plain values.
-
-    Args:
-        num_interfaces: number of parallel interfaces N (1 to 256).
-        units: width of each interface; None means the input width.
-        activation: activation of the interfaces (and of the hidden layer).
-        leak: EnergyReservoir leak in [0, 1].
-        penalty: EnergyReservoir energy penalty (>= 0; 0 means none).
-        merge: "concat" flattens the interfaces to `(batch, N * units)`,
-            "mean" averages them to `(batch, units)`.
-        hidden: optional width of a Dense layer between merge and head.
-        learning_rate: Adam's learning rate.
-    """
-
-    num_interfaces: int = 8
-    units: int | None = 8
-    activation: str = "tanh"
-    leak: float = 0.1
-    penalty: float = 0.0
-    merge: str = "concat"
-    hidden: int | None = None
-    learning_rate: float = 0.01
-
-    def __post_init__(self):
-        n = self.num_interfaces
-        _check(
-            _is_int(n) and 1 <= n <= MAX_INTERFACES,
-            f"`num_interfaces` must be an integer from 1 to {MAX_INTERFACES}. "
-            f"Received: num_interfaces={n!r}",
-        )
-        _check(
-            self.units is None or (_is_int(self.units) and self.units >= 1),
-            f"`units` must be a positive integer or None. Received: units={self.units!r}",
-        )
-        _check(
-            self.activation in ACTIVATIONS,
-            f"`activation` must be one of {list(ACTIVATIONS)}. "
-            f"Received: activation={self.activation!r}",
-        )
-        _check(
-            _is_real(self.leak) and 0.0 <= self.leak <= 1.0,
-            f"`leak` must be a number in [0, 1]. Received: leak={self.leak!r}",
-        )
-        _check(
-            _is_real(self.penalty) and 0.0 <= self.penalty < float("inf"),
-            f"`penalty` must be a finite number >= 0. Received: penalty={self.penalty!r}",
-        )
-        _check(
-            self.merge in MERGES,
-            f"`merge` must be one of {list(MERGES)}. Received: merge={self.merge!r}",
-        )
-        _check(
-            self.hidden is None or (_is_int(self.hidden) and self.hidden >= 1),
-            f"`hidden` must be a positive integer or None. Received: hidden={self.hidden!r}",
-        )
-        _check(
-            _is_real(self.learning_rate) and 0.0 < self.learning_rate <= 10.0,
-            "`learning_rate` must be a number in (0, 10]. "
-            f"Received: learning_rate={self.learning_rate!r}",
-        )
-
-    def replace(self, **changes) -> "ModelSpec":
-        """A copy with some fields changed (validated like a new spec)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ModelSpec":
-        """Builds a spec from a dict, refusing unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        _check(
-            not unknown,
-            f"Unknown ModelSpec field(s) {unknown}; expected some of {sorted(known)}. "
-            f"Received: {values!r}",
-        )
-        return cls(**values)
-
 
 def _head(task: str, num_classes: int | None):
     """(units, activation, loss, metrics) of the output layer for a task."""

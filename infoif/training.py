@@ -39,7 +39,7 @@ import numpy as np
 from infoif.models import InterfaceProbe, ModelSpec, build_model
 from infoif.probes import ProbeConfig, Probes, histogram_edges, measure
 
-__all__ = ["Trainer", "Snapshot", "RunStore", "Run", "STATUSES"]
+__all__ = ["Trainer", "Snapshot", "RunStore", "Run", "Sweep", "STATUSES"]
 
 STATUSES = ("idle", "running", "paused", "stopped", "finished", "failed")
 CHUNK_SECONDS = 0.1  # target duration of one compiled call
@@ -497,14 +497,14 @@ class Trainer:
             self._finish_probes()
             return False
 
-        self._epoch += 1
         self._since_probe += elapsed
         last = self._control.budget == 1
         probes = None
         if self._since_probe >= self.probe_config.interval(self._probe_cost) or last:
             probes = self._measure()
-        self._record(Snapshot(self._epoch, time.perf_counter() - self._wall_start,
+        self._record(Snapshot(self._epoch + 1, time.perf_counter() - self._wall_start,
                               MappingProxyType(metrics), probes))
+        self._epoch += 1  # only now: whoever waits for this epoch finds its snapshot
         with self._control.cond:
             if self._control.budget is not None:
                 self._control.budget -= 1
@@ -698,3 +698,79 @@ class RunStore:
     def close(self):
         for run in self:
             run.trainer.stop()
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+class Sweep:
+    """Trains one run per `num_interfaces` value, one after another, on the same data and seed.
+
+    Runs in a thread of its own; `progress` is (runs done, runs in all),
+    `cancel()` stops the current run and the rest. Each run lands in the
+    store, so the Compare page shows them like any other run.
+    """
+
+    def __init__(self, store: RunStore, spec: ModelSpec, dataset, values, epochs: int,
+                 seed: int = 0, batch_size: int = 32):
+        values = list(values)
+        if not values or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256 for v in values):
+            raise ValueError(
+                "A sweep needs a list of num_interfaces values, each an integer from 1 to 256. "
+                f"Received: values={values!r}"
+            )
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
+        self.store, self.spec, self.dataset = store, spec, dataset
+        self.values, self.epochs, self.seed, self.batch_size = values, epochs, seed, batch_size
+        self.run_ids: list[str] = []
+        self.status = "running"  # running, finished, cancelled, failed
+        self.error: str | None = None
+        self._cancel = threading.Event()
+        self._current: Run | None = None
+        self._thread = threading.Thread(target=self._main, name="infoif-sweep", daemon=True)
+        self._thread.start()
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        done = len(self.run_ids) - (1 if self.status == "running" and self._current is not None else 0)
+        return max(done, 0), len(self.values)
+
+    @property
+    def fraction(self) -> float:
+        """Fraction done, counting the epochs of the run in progress."""
+        done, total = self.progress
+        current = self._current
+        partial = current.trainer.epoch / self.epochs if (current is not None and self.status == "running") else 0.0
+        return min(1.0, (done + min(partial, 1.0)) / total)
+
+    def _main(self):
+        try:
+            for value in self.values:
+                if self._cancel.is_set():
+                    break
+                run = self.store.new_run(self.spec.replace(num_interfaces=value), self.dataset,
+                                         seed=self.seed, batch_size=self.batch_size)
+                self._current = run
+                self.run_ids.append(run.id)
+                run.trainer.start(epochs=self.epochs)
+                while not run.trainer.wait(0.1):
+                    if self._cancel.is_set():
+                        run.trainer.stop()
+                        break
+                if run.trainer.status == "failed":
+                    self.error = f"{run.id} (num_interfaces={value}) failed: {run.trainer.error}"
+            self._current = None
+            self.status = "cancelled" if self._cancel.is_set() else "finished"
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self._current = None
+            self.status = "failed"
+            self.error = f"The sweep stopped: {type(exc).__name__}: {exc}"
+
+    def cancel(self, timeout: float = 2.0):
+        self._cancel.set()
+        self._thread.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
