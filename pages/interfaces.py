@@ -1,0 +1,96 @@
+"""Interfaces: what each interface learned, over time, scrubbable by epoch."""
+
+import numpy as np
+import streamlit as st
+
+from pages import _ui
+
+s = _ui.session()
+st.title("Interfaces")
+
+history = _ui.need_history(s)
+if history is not None:
+    probed_epochs = [h.epoch for h in history if h.has_probes]
+    follow = st.toggle("Follow the latest epoch", value=True, key="if_follow",
+                       help="Off: scrub back through history with the slider.")
+    if len(probed_epochs) > 1 and not follow:
+        st.select_slider("Epoch", probed_epochs, value=probed_epochs[-1], key="if_epoch")
+    n = s.spec.num_interfaces
+    focus = st.selectbox("Interface for the distribution bands", range(n), format_func=lambda i: f"if {i}",
+                         key="if_focus")
+
+
+def render():
+    from infoif import figures as fig
+    from infoif.plane import is_planar, plane_view
+
+    run = s.current_run(create=False)
+    history = run.history if run is not None else ()
+    probed = [h for h in history if h.has_probes]
+    if not probed:
+        st.info("The first measurement arrives within a second of training.")
+        return
+    by_epoch = {h.epoch: h for h in probed}
+    chosen = st.session_state.get("if_epoch") if not st.session_state.get("if_follow", True) else None
+    snap = by_epoch.get(chosen, probed[-1])
+    p = snap.probes
+    epochs = np.array([h.epoch for h in probed])
+    st.caption(f"Epoch **{snap.epoch}** of {history[-1].epoch} · {len(probed)} measurements · "
+               f"probe batch of {p.energy_curve.shape[0]} validation samples · run `{run.id}`")
+
+    with_kernels = next((h for h in reversed(probed) if h.epoch <= snap.epoch and h.probes.kernels is not None),
+                        None) or next(h for h in reversed(probed) if h.probes.kernels is not None)
+    a, b = st.columns([3, 2])
+    with a:
+        st.markdown(f"**Kernels** (epoch {with_kernels.epoch}, one colour scale for all)")
+        _ui.chart(fig.kernel_heatmaps_figure(with_kernels.probes.kernels, s.dataset.feature_names),
+                  "if_kernels", "kernels.csv")
+    with b:
+        st.markdown("**Kernel similarity** (cosine)")
+        _ui.chart(fig.similarity_figure(p.similarity), "if_similarity", "similarity.csv")
+
+    c, d = st.columns(2)
+    with c:
+        _ui.chart(fig.kernel_norm_figure(epochs, np.stack([h.probes.kernel_norm for h in probed])),
+                  "if_norms", "kernel_norms.csv")
+    with d:
+        _ui.chart(fig.output_histograms_figure(run.trainer.hist_edges, p.output_hist, snap.epoch),
+                  "if_histograms", "output_histograms.csv")
+
+    focus = st.session_state.get("if_focus", 0)
+    e, f = st.columns(2)
+    with e:
+        _ui.chart(fig.distribution_bands_figure(epochs, np.stack([h.probes.kernel_bands for h in probed]),
+                                                interface=focus, title=f"Weights of if {focus}"),
+                  "if_weight_bands", "weight_bands.csv")
+    with f:
+        _ui.chart(fig.distribution_bands_figure(epochs, np.stack([h.probes.output_bands for h in probed]),
+                                                interface=focus, title=f"Outputs of if {focus}"),
+                  "if_output_bands", "output_bands.csv")
+
+    g, h = st.columns(2)
+    with g:
+        _ui.chart(fig.energy_curves_figure(p.energy_curve, s.spec.leak, snap.epoch), "if_energy",
+                  "energy_curves.csv")
+    with h:
+        _ui.chart(fig.final_energy_figure(epochs, np.stack([x.probes.energy_final for x in probed])),
+                  "if_final_energy", "final_energy.csv")
+
+    if is_planar(s.dataset):
+        view = plane_view(run.trainer.model, s.dataset, s.frame, resolution=40)
+        d = s.dataset
+        raw = s.frame[list(d.raw_feature_columns)].to_numpy(dtype=float)
+        labels = s.frame[s.settings.target].to_numpy()
+        i, j = st.columns([2, 3])
+        with i:
+            st.markdown("**Decision surface** (now)")
+            _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task),
+                      "if_surface", "decision_surface.csv")
+        with j:
+            st.markdown("**Each interface over the input plane** (mean output, now)")
+            _ui.chart(fig.interface_response_figure(view.xx, view.yy, view.responses), "if_plane",
+                      "interface_responses.csv")
+
+
+if history is not None:
+    _ui.live(render, s)

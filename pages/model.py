@@ -1,0 +1,82 @@
+"""Model: the interface architecture; any change rebuilds the model at once."""
+
+import time
+
+import streamlit as st
+
+from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
+from pages import _ui
+
+s = _ui.session()
+st.title("Model")
+
+spec = s.spec
+defaults = {
+    "model_n": spec.num_interfaces,
+    "model_units_same": spec.units is None,
+    "model_units": spec.units or 8,
+    "model_activation": spec.activation,
+    "model_leak": spec.leak,
+    "model_penalty": spec.penalty,
+    "model_merge": spec.merge,
+    "model_hidden": spec.hidden or 0,
+}
+for key, value in defaults.items():
+    st.session_state.setdefault(key, value)
+
+
+def _rebuild():
+    state = st.session_state
+    new = ModelSpec(
+        num_interfaces=int(state["model_n"]),
+        units=None if state["model_units_same"] else int(state["model_units"]),
+        activation=state["model_activation"],
+        leak=float(state["model_leak"]),
+        penalty=float(state["model_penalty"]),
+        merge=state["model_merge"],
+        hidden=int(state["model_hidden"]) or None,
+        learning_rate=s.spec.learning_rate,
+    )
+    s.set_spec(new)
+
+
+left, right = st.columns([1, 2])
+with left:
+    st.slider("num_interfaces", 1, 64, key="model_n", on_change=_rebuild,
+              help="How many parallel Dense interfaces the input goes through.")
+    st.toggle("Units = input width (as in the original layer)", key="model_units_same", on_change=_rebuild)
+    st.slider("units per interface", 1, 64, key="model_units", on_change=_rebuild,
+              disabled=st.session_state["model_units_same"])
+    st.selectbox("activation", ACTIVATIONS, key="model_activation", on_change=_rebuild)
+    st.slider("EnergyReservoir leak", 0.0, 1.0, step=0.01, key="model_leak", on_change=_rebuild,
+              help="0: plain integral of the power over the batch; 1: no memory.")
+    st.select_slider("energy penalty", [0.0, 0.0001, 0.001, 0.01, 0.1, 1.0], key="model_penalty",
+                     on_change=_rebuild, help="Weight of the average-power loss: bottleneck pressure.")
+    st.radio("merge", MERGES, key="model_merge", on_change=_rebuild, horizontal=True,
+             help="concat: flatten all interfaces; mean: average them.")
+    st.slider("hidden layer width (0: none)", 0, 64, key="model_hidden", on_change=_rebuild)
+
+with right:
+    started = time.perf_counter()
+    run = s.current_run()
+    built_in = time.perf_counter() - started
+    model = run.trainer.model
+    counts = {layer.name: layer.count_params() for layer in model.layers if layer.name != "features"}
+    from infoif.figures import architecture_figure
+
+    head_units = model.get_layer("head").units
+    units = model.get_layer("interfaces").kernel.shape[2]
+    _ui.chart(architecture_figure(s.dataset.input_dim, s.spec.num_interfaces, units, s.spec.merge,
+                                  s.spec.hidden, head_units, counts), "model_architecture")
+    st.dataframe(
+        {"layer": list(counts), "parameters": list(counts.values())}, hide_index=True,
+    )
+    st.caption(f"{model.count_params():,} parameters in all · run `{run.id}` · "
+               + (f"built in {built_in * 1000:.0f} ms" if built_in > 0.005 else "already built"))
+    st.code(
+        f"import infoif, keras\n"
+        f"spec = infoif.ModelSpec(**{s.spec.to_dict()!r})\n"
+        f"model = infoif.build_model(spec, input_dim={s.dataset.input_dim}, task={s.dataset.task!r}"
+        + (f", num_classes={s.dataset.num_classes}" if s.dataset.task == "multiclass" else "") + ")",
+        language="python",
+    )

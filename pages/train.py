@@ -1,0 +1,74 @@
+"""Train: controls, live loss and metric curves, epoch budget and progress."""
+
+import streamlit as st
+
+from pages import _ui
+
+s = _ui.session()
+st.title("Train")
+
+LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+
+st.session_state.setdefault("train_lr", min(LEARNING_RATES, key=lambda v: abs(v - s.spec.learning_rate)))
+st.session_state.setdefault("train_bs", min(BATCH_SIZES, key=lambda v: abs(v - s.settings.batch_size)))
+st.session_state.setdefault("train_epochs", s.settings.epochs)
+
+controls, settings = st.columns([1, 2])
+with controls:
+    _ui.training_controls(s, "train")
+    st.number_input("Epoch budget (0: until stopped)", 0, 1_000_000, step=50, key="train_epochs",
+                    on_change=lambda: s.set_training(epochs=int(st.session_state["train_epochs"])))
+with settings:
+    st.select_slider("Learning rate (applies at the next epoch)", LEARNING_RATES, key="train_lr",
+                     on_change=lambda: s.set_learning_rate(float(st.session_state["train_lr"])))
+    st.select_slider("Batch size (applies at the next epoch)", BATCH_SIZES, key="train_bs",
+                     on_change=lambda: s.set_training(batch_size=int(st.session_state["train_bs"])))
+    smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="train_smoothing",
+                          help="TensorBoard's debiased exponential moving average.")
+
+
+def render():
+    _ui.status_line(s)
+    run = s.current_run(create=False)
+    history = run.history if run is not None else ()
+    budget = s.settings.epochs
+    left = run.trainer.epochs_left if run is not None else None
+    if budget and run is not None and run.trainer.status in ("running", "paused") and left is not None:
+        done = budget - left
+        st.progress(min(1.0, max(0.0, done / budget)), text=f"{done} of {budget} epochs")
+    if not history:
+        st.info("No epochs yet: press ▶ to train.")
+        return
+    from infoif.figures import loss_curves_figure
+
+    epochs = [snap.epoch for snap in history]
+    metrics = history[-1].metrics
+    metric = next((k for k in ("accuracy", "mae") if k in metrics), None)
+    per_second = history[-1].epoch / max(history[-1].time, 1e-9)
+    st.caption(f"{history[-1].epoch} epochs in {history[-1].time:.1f} s ({per_second:.0f} epochs/s) · "
+               f"lr {metrics['lr']:g} · batch {int(metrics['batch_size'])}")
+    a, b = st.columns(2)
+    with a:
+        series = {"train": [h.metrics["loss"] for h in history], "validation": [h.metrics["val_loss"] for h in history]}
+        _ui.chart(loss_curves_figure(epochs, series, smoothing=smoothing, title="Loss"), "train_loss", "loss.csv")
+    if metric:
+        with b:
+            series = {"train": [h.metrics[metric] for h in history],
+                      "validation": [h.metrics[f"val_{metric}"] for h in history]}
+            _ui.chart(loss_curves_figure(epochs, series, smoothing=smoothing, title=metric), "train_metric",
+                      f"{metric}.csv")
+
+
+_ui.live(render, s)
+
+run = s.current_run(create=False)
+if run is not None and run.history:
+    d1, d2 = st.columns(2)
+    d1.download_button("Download model (.keras)", data=run.export_model, file_name=f"infoif-{run.id}.keras",
+                       mime="application/octet-stream", key="train_download_model", on_click="ignore",
+                       icon=":material/download:")
+    d2.download_button("Download history (CSV)", data=run.history_csv, file_name=f"infoif-{run.id}-history.csv",
+                       mime="text/csv", key="train_download_history", on_click="ignore",
+                       icon=":material/download:")
+    st.caption("The model loads anywhere with `import infoif, keras; keras.models.load_model(path)`.")
