@@ -1,0 +1,797 @@
+"""Tests for infoif.figures: what each figure holds (traces, axes, colour scales, order),
+that bad input fails with a message naming the argument, the smoothing maths, the data
+behind a figure, and the build time of every figure at N=64 interfaces and 500 epochs.
+
+No browser: everything is asserted on `fig.data` and `fig.layout`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from infoif import figures as F
+from infoif.estimators import BAND_PERCENTILES
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def bands_for(E, N, seed=0):
+    """(E, N, 9) increasing percentiles, like infoif.estimators.percentile_bands_per_row gives."""
+    return np.sort(rng(seed).normal(size=(E, N, 9)), axis=2)
+
+
+def grid(G=12):
+    return np.linspace(-2.0, 2.0, G), np.linspace(-1.0, 1.0, G + 1)
+
+
+def builders(N=6, E=30):
+    """One call of every builder, on inputs of N interfaces and E epochs."""
+    r = rng(1)
+    ep = np.arange(1, E + 1)
+    xx, yy = grid()
+    pts = r.normal(size=(50, 2))
+    df = pd.DataFrame({"a": pts[:, 0], "b": pts[:, 1], "cls": np.where(pts[:, 0] > 0, "pos", "neg"),
+                       "v": pts[:, 1] * 3})
+    edges = np.linspace(-1, 1, 11)
+    return {
+        "loss_curves": lambda: F.loss_curves_figure(ep, {"train": r.random(E), "validation": r.random(E)}, 0.6),
+        "kernel_heatmaps": lambda: F.kernel_heatmaps_figure(r.normal(size=(N, 3, 4)), ["a", "b", "c"]),
+        "kernel_norm": lambda: F.kernel_norm_figure(ep, r.random((E, N))),
+        "bands_one": lambda: F.distribution_bands_figure(ep, bands_for(E, N), interface=1, title="Weights"),
+        "bands_grid": lambda: F.distribution_bands_figure(ep, bands_for(E, N)),
+        "histogram_lines": lambda: F.output_histograms_figure(edges, r.integers(0, 9, (N, 10)), 3),
+        "histogram_heatmap": lambda: F.output_histograms_figure(edges, r.integers(0, 9, (20, 10)), 3),
+        "energy_curves": lambda: F.energy_curves_figure(np.cumsum(r.random((max(40, E), N)), 0), 0.1, 3),
+        "final_energy": lambda: F.final_energy_figure(ep, r.random((E, N))),
+        "similarity": lambda: F.similarity_figure(np.clip(r.normal(size=(N, N)), -1, 1)),
+        "info_plane": lambda: F.info_plane_figure(r.random((E, N)), r.random((E, N)), ep, "binning, 30 bins"),
+        "surface_binary": lambda: F.decision_surface_figure(xx, yy, r.random((13, 12)), pts,
+                                                            (pts[:, 0] > 0).astype(int), ["0", "1"], "binary"),
+        "surface_multiclass": lambda: F.decision_surface_figure(xx, yy, r.integers(0, 3, (13, 12)), pts,
+                                                                r.integers(0, 3, 50), ["a", "b", "c"], "multiclass"),
+        "surface_regression": lambda: F.decision_surface_figure(xx, yy, r.normal(size=(13, 12)), pts,
+                                                                r.normal(size=50), None, "regression"),
+        "interface_response": lambda: F.interface_response_figure(xx, yy, r.normal(size=(N, 13, 12))),
+        "architecture": lambda: F.architecture_figure(2, N, 4, "concat", 8, 1,
+                                                      {"interfaces": N * 12, "hidden": 200, "head": 9}),
+        "scatter_categorical": lambda: F.scatter_2d_figure(df, "a", "b", "cls"),
+        "scatter_numeric": lambda: F.scatter_2d_figure(df, "a", "b", "v"),
+        "compare_curves": lambda: F.compare_curves_figure(
+            [{"label": f"run {i}", "epochs": ep, "values": r.random(E)} for i in range(3)], "val_loss", 0.5),
+        "sweep": lambda: F.sweep_figure([4, 1, 2], [0.8, 0.6, 0.7], [2.0, 0.5, 1.0], "val_accuracy"),
+    }
+
+
+BUILDERS = sorted(builders())
+
+
+def layout_json(fig):
+    return fig.layout.to_plotly_json()
+
+
+def axis_title(axis) -> str:
+    return axis.title.text or ""
+
+
+def alpha(rgba: str) -> float:
+    return float(re.fullmatch(r"rgba\(\d+,\d+,\d+,([\d.]+)\)", rgba).group(1))
+
+
+# ----------------------------------------------------------------------------- the module
+
+
+def test_module_imports_without_keras_tensorflow_streamlit_or_pandas():
+    code = ("import sys, time; t = time.perf_counter(); import infoif.figures; "
+            "print(time.perf_counter() - t); "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'streamlit', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    seconds, loaded = out.stdout.split("\n")[:2]
+    assert loaded == "[]", f"infoif.figures imported {loaded}"
+    assert float(seconds) < 2.0
+
+
+def test_band_percentiles_are_the_estimators_ones():
+    assert tuple(F.BAND_PERCENTILES) == tuple(BAND_PERCENTILES)
+
+
+def test_interface_colors_are_distinct_then_cycle():
+    colours = F.interface_colors(64)
+    assert len(colours) == 64
+    assert len(set(colours[:24])) == 24
+    assert colours[24] == colours[0] and colours[63] == colours[63 % 24]
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours)
+    assert F.interface_colors(5) == colours[:5]  # interface i keeps its colour whatever N is
+    assert F.interface_colors(0) == []
+    assert F.interface_labels(3) == ["if 0", "if 1", "if 2"]
+    for bad in (-1, 2.5, True, "8"):
+        with pytest.raises(ValueError, match=r"`n` must be a whole number"):
+            F.interface_colors(bad)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_figure_is_valid_plotly_and_validates_to_the_same_figure(name):
+    """The fast (unvalidated) construction gives exactly what plotly's validated one gives."""
+    fig = builders()[name]()
+    assert isinstance(fig, go.Figure)
+    validated = go.Figure(data=[t.to_plotly_json() for t in fig.data], layout=fig.layout.to_plotly_json())
+    assert json.loads(pio.to_json(fig, validate=False)) == json.loads(pio.to_json(validated, validate=False))
+    # colour scales are lists: plotly.py and plotly.js resolve the same *name* to different scales
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                assert not (key == "colorscale" and isinstance(value, str)), f"named colorscale {value!r}"
+                if key != "template":
+                    walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(pio.to_json(fig, validate=False)))
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_figure_has_the_shared_look(name):
+    fig = builders()[name]()
+    white = pio.templates["plotly_white"].layout.to_plotly_json()
+    assert fig.layout.template.layout.to_plotly_json() == white
+    assert fig.layout.title.text
+    assert fig.layout.margin.l <= 200 and fig.layout.margin.t <= 90
+    # built without validation, the figure validates the changes its caller makes
+    with pytest.raises(ValueError):
+        fig.update_layout(titel="typo")
+    with pytest.raises(ValueError):
+        fig.layout["titel"] = "typo"
+    with pytest.raises(ValueError):
+        fig.data[0]["nme"] = "typo"
+    with pytest.raises(ValueError):
+        fig.data[0].opacity = 7
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_trace_has_a_hover_template_or_no_hover(name):
+    fig = builders()[name]()
+    for trace in fig.data:
+        assert trace.hovertemplate or trace.hoverinfo == "skip", (name, trace.name)
+
+
+# ----------------------------------------------------------------------------- smoothing
+
+
+def test_smooth_ema_by_hand():
+    # last: 0.5, 1.25, 2.125; debias: 1 - 0.5, 1 - 0.25, 1 - 0.125
+    np.testing.assert_allclose(F.smooth_ema([1.0, 2.0, 3.0], 0.5), [1.0, 1.25 / 0.75, 2.125 / 0.875])
+
+
+def test_smooth_ema_skips_non_finite_values():
+    out = F.smooth_ema([1.0, np.nan, 3.0, np.inf], 0.5)
+    assert np.isnan(out[1]) and np.isnan(out[3])
+    # 3.0 is the second finite value: last = 0.25 + 1.5, debiased by 1 - 0.5 ** 2
+    np.testing.assert_allclose(out[[0, 2]], [1.0, 1.75 / 0.75])
+    assert np.isnan(F.smooth_ema([np.nan, None], 0.5)).all()
+
+
+def test_smooth_ema_matches_tensorboards_loop():
+    values = rng(3).normal(size=300)
+    values[[5, 50, 51]] = np.nan
+    weight = 0.9
+    last, count, expected = 0.0, 0, []
+    for v in values:  # tensorboard/plugins/scalar: vz_line_chart2 smoothing
+        if not np.isfinite(v):
+            expected.append(np.nan)
+            continue
+        last = last * weight + (1 - weight) * v
+        count += 1
+        expected.append(last / (1 - weight ** count))
+    np.testing.assert_allclose(F.smooth_ema(values, weight), expected)
+
+
+def test_smooth_ema_edge_weights():
+    values = rng(4).normal(size=20)
+    np.testing.assert_allclose(F.smooth_ema(values, 0.0), values)
+    np.testing.assert_allclose(F.smooth_ema(np.full(10, 2.5), 0.99), 2.5)  # debiasing: no ramp from 0
+    assert F.smooth_ema([], 0.5).shape == (0,)
+    for bad in (1.0, -0.1, True, "0.5"):
+        with pytest.raises(ValueError, match=r"`weight` must be a number in \[0, 1\)"):
+            F.smooth_ema(values, bad)
+
+
+# ----------------------------------------------------------------------------- 1. loss curves
+
+
+def test_loss_curves_without_smoothing():
+    fig = F.loss_curves_figure([1, 2, 3], {"train": [3.0, 2.0, 1.0], "validation": [3.5, 2.5, 2.0]}, title="Loss")
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert [t.type for t in fig.data] == ["scatter", "scatter"]
+    np.testing.assert_array_equal(fig.data[0].x, [1, 2, 3])
+    np.testing.assert_array_equal(fig.data[1].y, [3.5, 2.5, 2.0])
+    assert fig.data[0].line.color != fig.data[1].line.color
+    assert axis_title(fig.layout.xaxis) == "epoch" and axis_title(fig.layout.yaxis) == "Loss"
+    assert fig.layout.title.text == "Loss" and fig.layout.hovermode == "x unified"
+
+
+def test_loss_curves_smoothing_draws_raw_faint_and_smoothed_solid_in_one_colour():
+    E = 40
+    loss = rng(5).random(E)
+    fig = F.loss_curves_figure(np.arange(E), {"train": loss, "validation": loss + 1}, smoothing=0.6, title="accuracy")
+    assert [t.name for t in fig.data] == ["train (raw)", "train", "validation (raw)", "validation"]
+    raw, smooth = fig.data[0], fig.data[1]
+    assert raw.line.color == smooth.line.color and raw.legendgroup == smooth.legendgroup == "train"
+    assert raw.opacity < 0.5 and smooth.opacity in (None, 1) and raw.showlegend is False
+    assert smooth.line.width > raw.line.width
+    np.testing.assert_allclose(raw.y, loss)
+    np.testing.assert_allclose(smooth.y, F.smooth_ema(loss, 0.6))
+    assert "0.6" in fig.layout.title.subtitle.text and axis_title(fig.layout.yaxis) == "accuracy"
+
+
+def test_loss_curves_skip_nan_and_inf():
+    fig = F.loss_curves_figure([1, 2, 3, 4], {"train": [1.0, None, np.inf, 0.5]}, smoothing=0.5)
+    raw, smooth = fig.data
+    assert np.isnan(raw.y[1]) and np.isnan(raw.y[2]) and raw.y[3] == 0.5  # gaps, not zeros or inf
+    assert np.isnan(smooth.y[1]) and smooth.connectgaps is True
+    np.testing.assert_allclose(smooth.y[3], (0.25 * 1 + 0.25) / 0.75)
+
+
+def test_loss_curves_validation():
+    with pytest.raises(ValueError, match=r"`series\['validation'\]` needs one value per epoch.*shape=\(2,\)"):
+        F.loss_curves_figure([1, 2, 3], {"train": [1, 2, 3], "validation": [1, 2]})
+    with pytest.raises(ValueError, match=r"`smoothing` must be a number in \[0, 1\).*smoothing=1"):
+        F.loss_curves_figure([1, 2], {"train": [1, 2]}, smoothing=1)
+    with pytest.raises(ValueError, match=r"`series` must be a non-empty dict"):
+        F.loss_curves_figure([1, 2], {})
+    with pytest.raises(ValueError, match=r"`epochs` must be 1-D.*epochs.shape=\(1, 2\)"):
+        F.loss_curves_figure([[1, 2]], {"train": [1, 2]})
+    with pytest.raises(ValueError, match=r"`epochs` is empty"):
+        F.loss_curves_figure([], {"train": []})
+    with pytest.raises(ValueError, match=r"`series\['train'\]` must hold numbers"):
+        F.loss_curves_figure([1, 2], {"train": ["a", "b"]})
+
+
+# ----------------------------------------------------------------------------- 2. kernels
+
+
+def test_kernel_heatmaps_small_multiples_on_one_symmetric_scale():
+    kernels = rng(6).normal(size=(10, 3, 4))
+    kernels[7, 1, 2] = -9.0  # the largest |w|
+    fig = F.kernel_heatmaps_figure(kernels, ["f0", "f1", "f2"], max_cols=4)
+    assert len(fig.data) == 10 and {t.type for t in fig.data} == {"heatmap"}
+    assert [t.name for t in fig.data] == [f"if {i}" for i in range(10)]
+    assert {(t.zmin, t.zmax, t.zmid) for t in fig.data} == {(-9.0, 9.0, 0.0)}
+    assert [t.showscale for t in fig.data] == [True] + [False] * 9  # one colour bar
+    assert fig.data[0].colorbar.title.text == "weight"
+    assert fig.data[0].colorscale[0][1] == "rgb(103,0,31)" and fig.data[0].colorscale[-1][1] == "rgb(5,48,97)"
+    np.testing.assert_allclose(fig.data[7].z, kernels[7])
+    assert list(fig.data[0].y) == ["f0", "f1", "f2"]
+    assert [a.text for a in fig.layout.annotations] == [f"if {i}" for i in range(10)]
+    # 4 columns x 3 rows, axes coupled: one x axis per column, one y axis per row
+    assert [(t.xaxis, t.yaxis) for t in fig.data][:6] == [("x", "y"), ("x2", "y"), ("x3", "y"), ("x4", "y"),
+                                                          ("x", "y2"), ("x2", "y2")]
+    axes = {k for k in layout_json(fig) if re.fullmatch(r"[xy]axis\d*", k)}
+    assert axes == {"xaxis", "xaxis2", "xaxis3", "xaxis4", "yaxis", "yaxis2", "yaxis3"}
+    # x ticks under the lowest panel of each column: columns 0-1 reach row 3, columns 2-3 only row 2
+    assert [fig.layout[f"xaxis{s}"].anchor for s in ("", "2", "3", "4")] == ["y3", "y3", "y2", "y2"]
+    assert fig.layout.yaxis.autorange == "reversed"  # first feature on top, like the matrix
+    assert (fig.layout.xaxis3.matches, fig.layout.yaxis2.matches, fig.layout.xaxis.matches) == ("x", "y", None)
+
+
+def test_kernel_heatmaps_default_and_duplicate_feature_names():
+    fig = F.kernel_heatmaps_figure(np.zeros((2, 3, 2)))
+    assert list(fig.data[0].y) == ["x0", "x1", "x2"]
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-1.0, 1.0)  # all-zero kernels: a usable scale
+    fig = F.kernel_heatmaps_figure(np.ones((1, 3, 2)), ["a", "a", "b"])
+    assert list(fig.data[0].y) == ["a", "a (2)", "b"]
+
+
+def test_kernel_heatmaps_validation():
+    with pytest.raises(ValueError, match=r"`feature_names` needs one name per input feature \(d_in=3"):
+        F.kernel_heatmaps_figure(np.zeros((2, 3, 4)), ["a", "b"])
+    with pytest.raises(ValueError, match=r"`kernels` must be 3-D.*kernels.shape=\(3, 4\)"):
+        F.kernel_heatmaps_figure(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"`max_cols` must be a whole number >= 1. Received: max_cols=0"):
+        F.kernel_heatmaps_figure(np.zeros((2, 3, 4)), max_cols=0)
+
+
+# ----------------------------------------------------------------------------- 3. kernel norms
+
+
+def test_kernel_norm_one_line_per_interface():
+    E, N = 12, 30
+    norms = rng(7).random((E, N))
+    fig = F.kernel_norm_figure(np.arange(E), norms)
+    assert len(fig.data) == N and {t.type for t in fig.data} == {"scatter"}
+    assert [t.name for t in fig.data] == [f"if {i}" for i in range(N)]
+    assert [t.line.color for t in fig.data] == F.interface_colors(N)
+    assert fig.data[0].line.dash == "solid" and fig.data[24].line.dash == "dash"  # repeated colours differ
+    np.testing.assert_allclose(fig.data[5].y, norms[:, 5], rtol=1e-6)
+    assert axis_title(fig.layout.xaxis) == "epoch" and "norm" in axis_title(fig.layout.yaxis)
+    assert fig.layout.hovermode == "closest"  # 30 curves do not fit one hover box
+    assert "epoch %{x}" in fig.data[0].hovertemplate and "if 0" in fig.data[0].hovertemplate
+
+
+def test_line_figures_switch_to_webgl_when_large():
+    fig = F.kernel_norm_figure(np.arange(500), np.ones((500, 64)))
+    assert {t.type for t in fig.data} == {"scattergl"}
+    assert F.kernel_norm_figure(np.arange(5), np.ones((5, 3))).data[0].type == "scatter"
+
+
+def test_kernel_norm_validation():
+    with pytest.raises(ValueError, match=r"`norms` needs one row per epoch.*E=len\(epochs\)=5.*norms.shape=\(4, 3\)"):
+        F.kernel_norm_figure(np.arange(5), np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"`norms` must be 2-D"):
+        F.kernel_norm_figure(np.arange(5), np.ones(5))
+
+
+# ----------------------------------------------------------------------------- 4. distribution bands
+
+
+def test_distribution_bands_one_interface():
+    E, N = 20, 4
+    bands = bands_for(E, N)
+    fig = F.distribution_bands_figure(np.arange(E), bands, interface=2, title="Weights of if 2")
+    assert len(fig.data) == 9
+    assert [t.name for t in fig.data] == ["p0", "p7", "p16", "p31", "median", "p69", "p84", "p93", "p100"]
+    for k, trace in enumerate(fig.data):
+        np.testing.assert_allclose(trace.y, bands[:, 2, k], rtol=1e-6)
+    assert fig.data[0].fill is None and all(t.fill == "tonexty" for t in fig.data[1:])
+    alphas = [alpha(t.fillcolor) for t in fig.data[1:]]
+    assert alphas[:4] == sorted(alphas[:4]) and alphas[4:] == sorted(alphas[4:], reverse=True)  # darker inward
+    assert alphas[0] < alphas[3] and alphas == alphas[::-1]  # symmetric about the median
+    assert fig.data[4].line.width == 2 and fig.data[4].line.color == F.interface_colors(4)[2]
+    assert fig.layout.title.text == "Weights of if 2" and "if 2" in fig.layout.title.subtitle.text
+
+
+def test_distribution_bands_small_multiples_capped_at_16():
+    fig = F.distribution_bands_figure(np.arange(10), bands_for(10, 64))
+    titles = [a.text for a in fig.layout.annotations]
+    assert len(titles) == 16 and titles[0] == "if 0" and titles[-1] == "if 63"
+    assert len(fig.data) == 16 * 9
+    assert "16 of 64" in fig.layout.title.subtitle.text
+    assert fig.data[9].name == f"{titles[1]} p0" and fig.data[9].xaxis == "x2"
+    fig = F.distribution_bands_figure(np.arange(10), bands_for(10, 5))
+    assert [a.text for a in fig.layout.annotations] == [f"if {i}" for i in range(5)]
+    assert len(fig.data) == 45 and "all 5" in fig.layout.title.subtitle.text
+
+
+def test_distribution_bands_validation():
+    bands = bands_for(5, 3)
+    with pytest.raises(ValueError, match=r"`interface` must be an interface index in \[0, 2\].*interface=3"):
+        F.distribution_bands_figure(np.arange(5), bands, interface=3)
+    with pytest.raises(ValueError, match=r"interface=True"):
+        F.distribution_bands_figure(np.arange(5), bands, interface=True)
+    with pytest.raises(ValueError, match=r"`bands` must have shape \(E, N, 9\).*bands.shape=\(5, 3, 8\)"):
+        F.distribution_bands_figure(np.arange(5), bands[..., :8])
+    with pytest.raises(ValueError, match=r"`bands` must increase along the last axis"):
+        F.distribution_bands_figure(np.arange(5), bands[..., ::-1])
+    with pytest.raises(ValueError, match=r"`bands` needs one row per epoch"):
+        F.distribution_bands_figure(np.arange(6), bands)
+
+
+# ----------------------------------------------------------------------------- 5. output histograms
+
+
+def test_output_histograms_overlaid_steps_for_small_n():
+    edges = np.array([-1.0, 0.0, 0.5, 2.0])
+    counts = np.array([[1, 5, 2], [0, 3, 3]])
+    fig = F.output_histograms_figure(edges, counts, epoch=7)
+    assert len(fig.data) == 2 and [t.name for t in fig.data] == ["if 0", "if 1"]
+    trace = fig.data[0]
+    assert trace.line.shape == "hv"
+    np.testing.assert_allclose(trace.x, [-1.0, -1.0, 0.0, 0.5, 2.0])
+    np.testing.assert_allclose(trace.y, [0, 1, 5, 2, 0])  # closed to zero at both ends
+    assert "epoch 7" in fig.layout.title.text
+    assert axis_title(fig.layout.xaxis) == "output value" and "in bin" in axis_title(fig.layout.yaxis)
+
+
+def test_output_histograms_heatmap_for_many_interfaces():
+    counts = rng(8).integers(0, 50, (40, 6))
+    edges = np.linspace(0, 3, 7)
+    fig = F.output_histograms_figure(edges, counts, epoch=2)
+    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
+    np.testing.assert_array_equal(fig.data[0].z, counts)
+    np.testing.assert_allclose(fig.data[0].x, edges)  # bin edges: exact bins
+    assert list(fig.data[0].y) == [f"if {i}" for i in range(40)] and fig.data[0].zmin == 0
+    assert fig.data[0].colorscale[0][1] == "rgb(247,251,255)"  # empty bins are white, not dark
+    assert F.output_histograms_figure(edges, counts[:12], 2).data[0].type == "scatter"
+    assert F.output_histograms_figure(edges, counts[:13], 2).data[0].type == "heatmap"
+
+
+def test_output_histograms_validation():
+    with pytest.raises(ValueError, match=r"`edges` must be at least 2 finite, strictly increasing"):
+        F.output_histograms_figure([0, 2, 1], np.ones((2, 2)), 1)
+    with pytest.raises(ValueError, match=r"`counts` must have shape \(N, bins\) with bins = len\(edges\) - 1 = 2"):
+        F.output_histograms_figure([0, 1, 2], np.ones((2, 3)), 1)
+    with pytest.raises(ValueError, match=r"`counts` must be >= 0"):
+        F.output_histograms_figure([0, 1, 2], -np.ones((2, 2)), 1)
+
+
+# ----------------------------------------------------------------------------- 6. energy
+
+
+def test_energy_curves_one_line_per_interface_over_the_probe_batch():
+    B, N = 50, 5
+    energy = np.cumsum(rng(9).random((B, N)), axis=0)
+    fig = F.energy_curves_figure(energy, leak=0.25, epoch=11)
+    assert len(fig.data) == N and {t.type for t in fig.data} == {"scatter"}
+    np.testing.assert_array_equal(fig.data[0].x, np.arange(B))
+    np.testing.assert_allclose(fig.data[3].y, energy[:, 3], rtol=1e-6)
+    assert axis_title(fig.layout.xaxis) == "sample in probe batch"
+    assert axis_title(fig.layout.yaxis) == "energy E[b]"
+    assert "Energy" in fig.layout.title.text and "epoch 11" in fig.layout.title.text
+    assert "leak = 0.25" in fig.layout.title.subtitle.text
+    assert "activation²" in fig.data[0].hovertemplate
+
+
+def test_energy_validation():
+    with pytest.raises(ValueError, match=r"`leak` must be the EnergyReservoir leak, a number in \[0, 1\].*leak=1.5"):
+        F.energy_curves_figure(np.ones((4, 2)), 1.5, 1)
+    with pytest.raises(ValueError, match=r"`energy` must be 2-D with shape \(B, N\)"):
+        F.energy_curves_figure(np.ones(4), 0.1, 1)
+    with pytest.raises(ValueError, match=r"`final_energy` needs one row per epoch"):
+        F.final_energy_figure([1, 2, 3], np.ones((2, 4)))
+
+
+def test_final_energy_over_epochs():
+    final = rng(10).random((8, 3))
+    fig = F.final_energy_figure(np.arange(8) * 5, final)
+    assert [t.name for t in fig.data] == ["if 0", "if 1", "if 2"]
+    np.testing.assert_array_equal(fig.data[1].x, np.arange(8) * 5)
+    np.testing.assert_allclose(fig.data[1].y, final[:, 1], rtol=1e-6)
+    assert axis_title(fig.layout.xaxis) == "epoch" and "final energy" in axis_title(fig.layout.yaxis)
+
+
+# ----------------------------------------------------------------------------- 7. similarity
+
+
+def test_similarity_heatmap():
+    k = rng(11).normal(size=(5, 6))
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    sim = k @ k.T
+    fig = F.similarity_figure(sim)
+    (trace,) = fig.data
+    assert trace.type == "heatmap" and (trace.zmin, trace.zmax, trace.zmid) == (-1.0, 1.0, 0.0)
+    assert trace.colorscale[0][1] == "rgb(103,0,31)" and trace.colorscale[5][1] == "rgb(247,247,247)"
+    np.testing.assert_allclose(trace.z, sim, atol=1e-6)
+    assert list(trace.x) == list(trace.y) == [f"if {i}" for i in range(5)]
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.autorange == "reversed"  # square, matrix order
+    assert trace.texttemplate  # values printed for small N
+    assert F.similarity_figure(np.eye(20)).data[0].texttemplate is None
+
+
+def test_similarity_validation():
+    with pytest.raises(ValueError, match=r"`sim` must be a square \(N, N\) matrix.*sim.shape=\(2, 3\)"):
+        F.similarity_figure(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"`sim` must hold cosine similarities in \[-1, 1\]"):
+        F.similarity_figure(np.full((2, 2), 3.0))
+    with pytest.raises(ValueError, match=r"`sim` must be an array of shape \(N, N\).*sim=None"):
+        F.similarity_figure(None)
+
+
+# ----------------------------------------------------------------------------- 8. information plane
+
+
+def test_info_plane_paths_coloured_by_epoch():
+    E, N = 6, 3
+    i_xt, i_ty = rng(12).random((E, N)), rng(13).random((E, N))
+    epochs = np.array([5, 1, 2, 3, 4, 6])  # out of order: the path follows time
+    fig = F.info_plane_figure(i_xt, i_ty, epochs, "KDE upper bound, σ²=0.1")
+    assert len(fig.data) == N and [t.name for t in fig.data] == ["if 0", "if 1", "if 2"]
+    order = np.argsort(epochs)
+    np.testing.assert_allclose(fig.data[1].x, i_xt[order, 1], rtol=1e-6)
+    np.testing.assert_allclose(fig.data[1].y, i_ty[order, 1], rtol=1e-6)
+    np.testing.assert_array_equal(fig.data[1].marker.color, [1, 2, 3, 4, 5, 6])
+    assert all(t.marker.coloraxis == "coloraxis" and t.mode == "lines+markers" for t in fig.data)
+    assert fig.layout.coloraxis.colorbar.title.text == "epoch"
+    assert fig.layout.coloraxis.colorscale[0][1] == "#440154"  # Viridis
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (1, 6)
+    assert fig.data[0].marker.size[-1] > fig.data[0].marker.size[0]  # latest epoch stands out
+    assert "KDE upper bound" in fig.layout.title.text
+    assert "estimate" in axis_title(fig.layout.xaxis) and "I(X;T)" in axis_title(fig.layout.xaxis)
+    assert "estimate" in axis_title(fig.layout.yaxis) and "bits" in axis_title(fig.layout.yaxis)
+
+
+def test_info_plane_validation():
+    with pytest.raises(ValueError, match=r"`i_ty` needs one row per epoch"):
+        F.info_plane_figure(np.ones((3, 2)), np.ones((2, 2)), [1, 2, 3], "binning")
+    with pytest.raises(ValueError, match=r"`i_xt` and `i_ty` must have the same shape.*i_ty.shape=\(3, 4\)"):
+        F.info_plane_figure(np.ones((3, 2)), np.ones((3, 4)), [1, 2, 3], "binning")
+    with pytest.raises(ValueError, match=r"`label` must name the estimator"):
+        F.info_plane_figure(np.ones((3, 2)), np.ones((3, 2)), [1, 2, 3], "")
+
+
+# ----------------------------------------------------------------------------- 9. input plane
+
+
+def test_decision_surface_binary():
+    xx, yy = grid()
+    z = rng(14).random((13, 12))
+    pts = np.array([[0.0, 0.0], [1.0, 0.5], [np.nan, 0.0], [-1.0, 0.2]])
+    fig = F.decision_surface_figure(xx, yy, z, pts, np.array([0.0, 1.0, 1.0, 1.0]), ["0", "1"], "binary")
+    surface, boundary, class0, class1 = fig.data
+    assert surface.type == "heatmap" and (surface.zmin, surface.zmax, surface.zmid) == (0.0, 1.0, 0.5)
+    np.testing.assert_allclose(surface.z, z, rtol=1e-6)
+    np.testing.assert_allclose(surface.x, xx)
+    assert boundary.type == "contour" and boundary.contours.start == boundary.contours.end == 0.5
+    assert (class0.name, class1.name) == ("0", "1")
+    assert len(class0.x) == 1 and len(class1.x) == 2  # the NaN point is left out
+    # points in the colours of the two ends of the surface's scale (Playground's orange and blue)
+    assert class0.marker.color == surface.colorscale[0][1] and class1.marker.color == surface.colorscale[-1][1]
+    assert surface.colorbar.title.text == "P(1)"
+
+
+def test_decision_surface_matches_labels_to_class_names():
+    xx, yy = grid()
+    pts = rng(15).normal(size=(6, 2))
+    labels = np.array(["no", "yes", "yes", "no", "maybe", None], dtype=object)
+    fig = F.decision_surface_figure(xx, yy, np.full((13, 12), 0.5), pts, labels, ["no", "yes"], "binary")
+    assert [len(t.x) for t in fig.data[2:]] == [2, 2]  # "maybe" and None match no class
+    codes = F.decision_surface_figure(xx, yy, np.zeros((13, 12)), pts, [0, 1, 1, 0, 0, 0], ["no", "yes"], "binary")
+    assert [len(t.x) for t in codes.data[2:]] == [4, 2]  # class indices work too
+
+
+def test_decision_surface_multiclass_and_regression():
+    xx, yy = grid()
+    pts = rng(16).normal(size=(30, 2))
+    z = rng(16).integers(0, 3, (13, 12)).astype(float)
+    fig = F.decision_surface_figure(xx, yy, z, pts, rng(17).integers(0, 3, 30), ["a", "b", "c"], "multiclass",
+                                    x_name="width", y_name="height")
+    assert len(fig.data) == 4 and [t.name for t in fig.data[1:]] == ["a", "b", "c"]
+    surface = fig.data[0]
+    assert (surface.zmin, surface.zmax) == (-0.5, 2.5)
+    assert list(surface.colorbar.ticktext) == ["a", "b", "c"]
+    assert axis_title(fig.layout.xaxis) == "width" and axis_title(fig.layout.yaxis) == "height"
+    values = pts[:, 0] * 10
+    fig = F.decision_surface_figure(xx, yy, np.zeros((13, 12)), pts, values, None, "regression")
+    surface, points = fig.data
+    assert surface.coloraxis == points.marker.coloraxis == "coloraxis"  # one scale for surface and data
+    assert fig.layout.coloraxis.cmin == pytest.approx(values.min())
+    assert fig.layout.coloraxis.cmax == pytest.approx(values.max())
+
+
+def test_decision_surface_subsamples_many_points():
+    xx, yy = grid()
+    pts = rng(18).normal(size=(6000, 2))
+    fig = F.decision_surface_figure(xx, yy, np.full((13, 12), 0.3), pts, (pts[:, 0] > 0).astype(int),
+                                    ["0", "1"], "binary")
+    assert sum(len(t.x) for t in fig.data[2:]) == 2500
+    assert "2,500 of 6,000" in fig.layout.title.subtitle.text
+    again = F.decision_surface_figure(xx, yy, np.full((13, 12), 0.3), pts, (pts[:, 0] > 0).astype(int),
+                                      ["0", "1"], "binary")
+    np.testing.assert_array_equal(fig.data[2].x, again.data[2].x)  # the same points every refresh
+
+
+def test_decision_surface_validation():
+    xx, yy = grid()
+    pts = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"`task` must be one of \['binary', 'multiclass', 'regression'\]"):
+        F.decision_surface_figure(xx, yy, np.zeros((13, 12)), pts, [0, 1, 0], ["0", "1"], "ranking")
+    with pytest.raises(ValueError, match=r"`z` must have shape \(len\(yy\), len\(xx\)\) = \(13, 12\).*z.shape=\(12, 13\)"):
+        F.decision_surface_figure(xx, yy, np.zeros((12, 13)), pts, [0, 1, 0], ["0", "1"], "binary")
+    with pytest.raises(ValueError, match=r"`z` must be probabilities of class 1 in \[0, 1\]"):
+        F.decision_surface_figure(xx, yy, np.full((13, 12), 2.0), pts, [0, 1, 0], ["0", "1"], "binary")
+    with pytest.raises(ValueError, match=r"`class_names` must list the classes"):
+        F.decision_surface_figure(xx, yy, np.zeros((13, 12)), pts, [0, 1, 0], None, "multiclass")
+    with pytest.raises(ValueError, match=r"`points_x` must have shape \(n, 2\)"):
+        F.decision_surface_figure(xx, yy, np.zeros((13, 12)), np.zeros((3, 3)), [0, 1, 0], ["0", "1"], "binary")
+    with pytest.raises(ValueError, match=r"`points_y` must have shape \(n,\) with n=len\(points_x\)=3"):
+        F.decision_surface_figure(xx, yy, np.zeros((13, 12)), pts, [0, 1], ["0", "1"], "binary")
+    with pytest.raises(ValueError, match=r"`xx` must be at least 2 finite, increasing"):
+        F.decision_surface_figure(xx[::-1], yy, np.zeros((13, 12)), pts, [0, 1, 0], ["0", "1"], "binary")
+
+
+def test_interface_response_thumbnails():
+    xx, yy = grid()
+    responses = rng(19).normal(size=(11, 13, 12))
+    fig = F.interface_response_figure(xx, yy, responses, max_cols=4)
+    assert len(fig.data) == 11 and {t.type for t in fig.data} == {"heatmap"}
+    m = float(np.abs(responses).max())
+    assert all(t.zmin == pytest.approx(-m) and t.zmax == pytest.approx(m) for t in fig.data)
+    assert [t.showscale for t in fig.data].count(True) == 1
+    assert [a.text for a in fig.layout.annotations] == [f"if {i}" for i in range(11)]
+    assert fig.layout.xaxis.showticklabels is False and fig.layout.yaxis2.ticks == ""
+    np.testing.assert_allclose(fig.data[10].z, responses[10], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"`responses` must have shape \(N, len\(yy\), len\(xx\)\) = \(N, 13, 12\)"):
+        F.interface_response_figure(xx, yy, responses[:, :, :5])
+
+
+# ----------------------------------------------------------------------------- 10. architecture
+
+
+def _rects(fig):
+    return [s for s in fig.layout.shapes if s.type == "rect"]
+
+
+def test_architecture_boxes_and_parameter_counts():
+    counts = {"interfaces": 36, "reservoir": 0, "merge": 0, "hidden": 200, "head": 9}
+    fig = F.architecture_figure(2, 3, 4, "concat", 16, 1, counts)
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    for expected in ("Input", "InformationInterfaces", "EnergyReservoir", "Flatten", "hidden, 16 units", "head",
+                     "36 params", "200 params", "9 params", "(batch, 3, 4)", "(batch, 12)"):
+        assert expected in texts, expected
+    assert "245 parameters" in fig.layout.title.text
+    # 3 interface boxes + their frame + Input, reservoir, merge, hidden, head
+    assert len(_rects(fig)) == 3 + 1 + 5
+    arrows = [a for a in fig.layout.annotations if a.showarrow]
+    assert len(arrows) == 5  # left to right between the 6 stages
+    assert all(a.x > a.ax for a in arrows)
+    (hover,) = fig.data
+    assert len(hover.x) == 6 and "36 parameters" in hover.text[1]
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.fixedrange is True
+
+
+def test_architecture_caps_interface_boxes_and_skips_missing_hidden():
+    fig = F.architecture_figure(8, 64, 4, "mean", None, 3, {"interfaces": 2304, "head": 15})
+    texts = [a.text for a in fig.layout.annotations]
+    assert len(_rects(fig)) == 15 + 1 + 4  # 15 boxes and "… 49 more" in the 16th slot
+    assert any(t == "… 49 more" for t in texts)
+    assert not any("hidden" in t for t in texts) and any("Mean" in t for t in texts)
+    assert any("(batch, 4)" == t for t in texts)  # mean merges to `units`
+
+
+def test_architecture_validation():
+    with pytest.raises(ValueError, match=r"`merge` must be 'concat' or 'mean'. Received: merge='sum'"):
+        F.architecture_figure(2, 3, 4, "sum", None, 1, {})
+    with pytest.raises(ValueError, match=r"`num_interfaces` must be a whole number >= 1. Received: num_interfaces=0"):
+        F.architecture_figure(2, 0, 4, "concat", None, 1, {})
+    with pytest.raises(ValueError, match=r"`param_counts` must map layer names to parameter counts"):
+        F.architecture_figure(2, 3, 4, "concat", None, 1, {"head": -1})
+
+
+# ----------------------------------------------------------------------------- 11. 2-D data
+
+
+def test_scatter_2d_categorical_target():
+    df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, np.nan], "y": [1.0, 0.0, 1.0, 2.0, 0.0],
+                       "label": ["b", "a", "b", None, "a"]})
+    fig = F.scatter_2d_figure(df, "x", "y", "label")
+    assert [t.name for t in fig.data] == ["a", "b", "(missing)"]
+    assert [len(t.x) for t in fig.data] == [1, 2, 1]  # the row with NaN x is left out
+    assert fig.data[0].marker.color != fig.data[1].marker.color
+    assert axis_title(fig.layout.xaxis) == "x" and axis_title(fig.layout.yaxis) == "y"
+    # a 0/1 number target is categorical too, ordered like the class names
+    df = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 2.0], "t": [1, 0, 1]})
+    assert [t.name for t in F.scatter_2d_figure(df, "x", "y", "t").data] == ["0", "1"]
+
+
+def test_scatter_2d_numeric_target():
+    df = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0), "v": np.linspace(-1, 1, 30)})
+    fig = F.scatter_2d_figure(df, "x", "y", "v")
+    (trace,) = fig.data
+    np.testing.assert_allclose(trace.marker.color, df["v"])
+    assert trace.marker.showscale is True and trace.marker.colorbar.title.text == "v"
+    assert F.scatter_2d_figure(df, "x", "y", None).data[0].name == "data"
+
+
+def test_scatter_2d_validation():
+    df = pd.DataFrame({"x": [1.0], "y": [2.0]})
+    with pytest.raises(ValueError, match=r"`color` must be a column of `df` \(columns: \['x', 'y'\]\). Received: color='z'"):
+        F.scatter_2d_figure(df, "x", "y", "z")
+    with pytest.raises(ValueError, match=r"`df` must be a pandas DataFrame"):
+        F.scatter_2d_figure({"x": [1]}, "x", "y", None)
+
+
+# ----------------------------------------------------------------------------- 12. runs
+
+
+def test_compare_curves_overlays_runs():
+    runs = [{"label": "a", "epochs": [1, 2, 3], "values": [3.0, 2.0, 1.0]},
+            {"label": "b", "epochs": np.arange(1, 6), "values": np.arange(5.0)}]
+    fig = F.compare_curves_figure(runs, "val_loss")
+    assert [t.name for t in fig.data] == ["a", "b"] and len(fig.data[1].x) == 5
+    assert fig.data[0].line.color != fig.data[1].line.color
+    assert axis_title(fig.layout.yaxis) == "val_loss" and "val_loss" in fig.layout.title.text
+    smoothed = F.compare_curves_figure(runs, "val_loss", smoothing=0.5)
+    assert [t.name for t in smoothed.data] == ["a (raw)", "a", "b (raw)", "b"]
+    np.testing.assert_allclose(smoothed.data[1].y, F.smooth_ema([3.0, 2.0, 1.0], 0.5))
+    with pytest.raises(ValueError, match=r"`runs\[1\]` must be a dict with keys 'label', 'epochs', 'values'"):
+        F.compare_curves_figure([runs[0], {"label": "x"}], "val_loss")
+    with pytest.raises(ValueError, match=r"`runs\[0\]\['values'\]` needs one value per epoch"):
+        F.compare_curves_figure([{"label": "a", "epochs": [1, 2], "values": [1.0]}], "m")
+    with pytest.raises(ValueError, match=r"`runs` must be a non-empty list"):
+        F.compare_curves_figure([], "m")
+
+
+def test_sweep_two_axes_sorted_by_n():
+    fig = F.sweep_figure([8, 1, 4, 2], [0.9, 0.6, 0.8, 0.7], [4.0, 0.5, np.nan, 1.0], "val_accuracy")
+    metric, energy = fig.data
+    np.testing.assert_array_equal(metric.x, [1, 2, 4, 8])
+    np.testing.assert_allclose(metric.y, [0.6, 0.7, 0.8, 0.9])
+    np.testing.assert_allclose(energy.y, [0.5, 1.0, np.nan, 4.0])
+    assert metric.mode == energy.mode == "lines+markers"
+    assert (metric.yaxis, energy.yaxis) == ("y", "y2")
+    assert fig.layout.yaxis2.overlaying == "y" and fig.layout.yaxis2.side == "right"
+    assert axis_title(fig.layout.xaxis) == "number of interfaces N"
+    assert axis_title(fig.layout.yaxis) == "val_accuracy" and "energy" in axis_title(fig.layout.yaxis2)
+    with pytest.raises(ValueError, match=r"`mean_energy` needs one value per run \(R=len\(num_interfaces\)=2\)"):
+        F.sweep_figure([1, 2], [0.5, 0.6], [1.0], "m")
+    with pytest.raises(ValueError, match=r"`num_interfaces` must be \(R,\) numbers of interfaces >= 1"):
+        F.sweep_figure([0, 2], [0.5, 0.6], [1.0, 2.0], "m")
+
+
+# ----------------------------------------------------------------------------- 13. figure_data
+
+
+def test_figure_data_of_lines():
+    E, N = 7, 3
+    norms = rng(20).random((E, N))
+    table = F.figure_data(F.kernel_norm_figure(np.arange(E), norms))
+    assert list(table.columns) == ["trace", "type", "x", "y", "z", "color"]
+    assert len(table) == E * N
+    assert list(table["trace"].unique()) == ["if 0", "if 1", "if 2"]
+    np.testing.assert_allclose(table.loc[table.trace == "if 2", "y"], norms[:, 2], rtol=1e-6)
+    np.testing.assert_array_equal(table.loc[table.trace == "if 2", "x"], np.arange(E))
+    assert table["z"].isna().all()
+
+
+def test_figure_data_of_heatmaps_flattens_row_by_row():
+    counts = np.arange(13 * 4).reshape(13, 4)
+    edges = np.array([0.0, 1.0, 2.0, 4.0, 8.0])
+    table = F.figure_data(F.output_histograms_figure(edges, counts, 1))
+    assert len(table) == 13 * 4
+    np.testing.assert_array_equal(table["z"], counts.reshape(-1))
+    np.testing.assert_allclose(table["x"][:4], [0.5, 1.5, 3.0, 6.0])  # bin centres
+    assert list(table["y"][:5]) == ["if 0"] * 4 + ["if 1"]
+
+
+def test_figure_data_keeps_colour_values_and_reads_dicts():
+    fig = F.info_plane_figure(rng(21).random((4, 2)), rng(22).random((4, 2)), [3, 1, 2, 4], "binning")
+    table = F.figure_data(fig)
+    np.testing.assert_array_equal(table["color"], [1, 2, 3, 4, 1, 2, 3, 4])  # the epoch of each point
+    # a figure dict (as serialised, with base64 arrays) gives the same table
+    pd.testing.assert_frame_equal(F.figure_data(fig.to_dict()), table)
+    assert F.figure_data(F.architecture_figure(2, 3, 4, "concat", None, 1, {})).shape == (5, 7)
+    with pytest.raises(ValueError, match=r"`fig` must be a plotly Figure"):
+        F.figure_data("not a figure")
+
+
+def test_figure_data_csv_is_tidy_and_short():
+    fig = F.kernel_heatmaps_figure(np.full((2, 2, 2), 0.1), ["a", "b"])
+    csv = F.figure_data(fig).to_csv(index=False)
+    lines = csv.strip().split("\n")
+    assert lines[0] == "trace,type,x,y,z,color" and len(lines) == 1 + 8
+    assert lines[1] == "if 0,heatmap,0,a,0.1,"  # float32 data printed as 0.1, not 0.10000000149011612
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_figure_data_of_every_builder(name):
+    fig = builders()[name]()
+    table = F.figure_data(fig)
+    assert len(table) > 0 and {"trace", "x", "y", "z"} <= set(table.columns)
+    assert set(table["trace"]) <= {t.name for t in fig.data}
+
+
+# ----------------------------------------------------------------------------- speed
+
+
+def test_every_builder_is_fast_at_64_interfaces_and_500_epochs():
+    """The dashboard draws ~10 of these per rerun within 300 ms; each takes a few ms (200 ms catches pathologies)."""
+    timings = {}
+    for name, build in builders(N=64, E=500).items():
+        build()  # warm: plotly's lazy imports, the template
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            build()
+            best = min(best, time.perf_counter() - started)
+        timings[name] = best
+    slow = {k: f"{v * 1000:.0f} ms" for k, v in timings.items() if v > 0.2}
+    assert not slow, slow
+    assert sum(timings.values()) < 1.0, {k: f"{v * 1000:.1f} ms" for k, v in timings.items()}
