@@ -7,7 +7,18 @@ run status, training controls), and the per-session state. Pages are thin:
 they read widgets, call `infoif`, and draw figures built by `infoif.figures`.
 """
 
+import gc
+import importlib
+import sys
+import threading
+
 import streamlit as st
+
+# Training runs in a thread beside Streamlit's. Each epoch it goes back and forth
+# to TensorFlow a few times and must win the GIL back each time; with the default
+# 5 ms switch interval a busy page made every hand-back wait that long (measured:
+# 27 epochs/s against ~300 with nobody watching). A 0.5 ms interval hands it back fast.
+sys.setswitchinterval(0.0005)
 
 st.set_page_config(page_title="InfoIF Lab", page_icon=":material/hub:", layout="wide")
 
@@ -38,6 +49,28 @@ with st.sidebar:
     for problem in st.session_state.get("link_problems", []):
         st.warning(problem)
 
-with _ui.guard(page.title):
+with _ui.frame(), _ui.guard(page.title):
     page.run()
 _ui.sync_url(s)
+
+
+def _import_tensorflow_then_freeze():
+    importlib.import_module("infoif.training")
+    # Streamlit runs a full garbage collection after every script run, and again
+    # inside keras.backend.clear_session(): with TensorFlow's ~400k objects each
+    # one took ~200 ms holding the GIL, four times a second while live charts
+    # refresh, and training slowed to a crawl. Freezing the long-lived import-time
+    # objects out of the collector makes each collection ~0 ms (bench/app.py).
+    gc.freeze()
+
+
+@st.cache_resource(max_entries=1)
+def _warm_up_tensorflow() -> threading.Thread:
+    """Imports TensorFlow (~3 s) in the background once per server, after the first page is drawn,
+    so the first Model or Train click does not wait for it."""
+    thread = threading.Thread(target=_import_tensorflow_then_freeze, daemon=True)
+    thread.start()
+    return thread
+
+
+_warm_up_tensorflow()

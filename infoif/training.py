@@ -405,7 +405,20 @@ class Trainer:
             for b, v in zip(saved, model.weights):
                 v.assign(b)
 
-        self._train_chunk, self._end_epoch = train_chunk, end_epoch
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, None], tf.int32)],
+            reduce_retracing=True,
+        )
+        def whole_epoch(batches):
+            # Small data: one call per epoch, so the thread crosses into
+            # TensorFlow (and back for the GIL) once, not once per stage.
+            backup()
+            for metric in model.metrics:
+                metric.reset_state()
+            train_chunk(batches)
+            return end_epoch()
+
+        self._train_chunk, self._end_epoch, self._whole_epoch = train_chunk, end_epoch, whole_epoch
         self._backup_fn, self._restore_fn = backup, restore
         self._chunk_steps = 32
         self._prepared = True
@@ -453,6 +466,11 @@ class Trainer:
         batches = order.reshape(steps, bs).astype(np.int32)
 
         began = time.perf_counter()
+        if steps <= self._chunk_steps and not self._control.paused:
+            with self._weights_lock:
+                train, val = self._whole_epoch(batches)
+            self._chunk_steps = self._adapt_chunk(time.perf_counter() - began, steps)
+            return self._finish_epoch(train, val, bs, began)
         with self._weights_lock:
             self._backup_fn()
             for metric in self.model.metrics:
@@ -471,12 +489,20 @@ class Trainer:
             t0 = time.perf_counter()
             with self._weights_lock:
                 self._train_chunk(chunk)
-            dt = time.perf_counter() - t0
             done += len(chunk)
-            per_step = dt / len(chunk)
-            self._chunk_steps = int(min(4096, max(1, CHUNK_SECONDS / max(per_step, 1e-6))))
+            self._chunk_steps = self._adapt_chunk(time.perf_counter() - t0, len(chunk))
         with self._weights_lock:
             train, val = self._end_epoch()
+        return self._finish_epoch(train, val, bs, began)
+
+    @staticmethod
+    def _adapt_chunk(seconds: float, steps: int) -> int:
+        """Steps per compiled call so that one call takes about CHUNK_SECONDS."""
+        per_step = seconds / max(steps, 1)
+        return int(min(4096, max(1, CHUNK_SECONDS / max(per_step, 1e-6))))
+
+    def _finish_epoch(self, train, val, bs: int, began: float) -> bool:
+        """Metrics, divergence check, probes and the snapshot of a completed epoch."""
         metrics = {k: float(v) for k, v in train.items()}
         metrics.update({f"val_{k}": float(v) for k, v in val.items()})
         metrics["lr"] = self._learning_rate
@@ -568,11 +594,14 @@ class Trainer:
         """Thins the older half when a cap is exceeded: newest records stay dense."""
         cfg = self.probe_config
         with_probes = [i for i, s in enumerate(self._history) if s.has_probes]
-        drop: set[int] = set()
         if len(with_probes) > cfg.max_probe_records:
-            older = with_probes[: len(with_probes) // 2]
-            drop.update(older[1::2])
-        if len(self._history) - len(drop) > cfg.max_records:
+            # Older probe records lose their probes, never their epoch's metrics.
+            from dataclasses import replace
+
+            for i in with_probes[: len(with_probes) // 2][1::2]:
+                self._history[i] = replace(self._history[i], probes=None)
+        drop: set[int] = set()
+        if len(self._history) > cfg.max_records:
             without = [i for i, s in enumerate(self._history) if not s.has_probes]
             older = without[: len(without) // 2]
             drop.update(older[1::2])

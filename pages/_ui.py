@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import os
+import threading
 from typing import Callable
 
 import streamlit as st
@@ -53,6 +54,39 @@ def guard(where: str):
             f"Something went wrong on this page ({type(exc).__name__}: {exc}). "
             "Your data and runs are kept; try again, or press ↺ Reset for a fresh model."
         )
+
+
+# ---------------------------------------------------------------- frame
+
+_frame = threading.local()  # each session runs its script in a thread of its own
+
+
+@contextlib.contextmanager
+def frame():
+    """Marks the current script run as going through app.py (the router and sidebar)."""
+    _frame.active = True
+    try:
+        yield
+    finally:
+        _frame.active = False
+
+
+def page_session() -> Session:
+    """The session, for a page; makes sure the page runs inside app.py's frame.
+
+    With a `pages/` folder beside app.py, Streamlit (1.67) starts in its legacy
+    multipage mode until some run calls `st.navigation`. If the first request
+    a fresh server gets is a deep link (say a shared `/interfaces?n=12`), it
+    runs that page file alone: no sidebar, and a navigation made of file
+    names. Leaving legacy mode and rerunning resolves the same URL through
+    app.py's `st.navigation`, so the link opens the right page, framed.
+    """
+    if not getattr(_frame, "active", False):
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return session()
 
 
 # ---------------------------------------------------------------- session
@@ -137,15 +171,18 @@ def training_controls(s: Session, where: str) -> None:
     """Play, pause, step, stop, reset; `where` keeps widget keys unique per place."""
     status = run_status(s)
     running = status == "running"
-    cols = st.columns(5, gap="small")
-    cols[0].button("▶", key=f"{where}_play", help="Train (or resume)", on_click=_start, args=(s,),
-                   disabled=running, type="primary")
-    cols[1].button("⏸", key=f"{where}_pause", help="Pause", on_click=_pause, args=(s,), disabled=not running)
-    cols[2].button("⏭", key=f"{where}_step", help="Train one epoch", on_click=_step, args=(s,), disabled=running)
-    cols[3].button("⏹", key=f"{where}_stop", help="Stop", on_click=_stop, args=(s,),
-                   disabled=status not in ("running", "paused"))
-    cols[4].button("↺", key=f"{where}_reset", help="Reset: a fresh model with the same settings",
-                   on_click=_reset, args=(s,))
+    first, second = st.columns(2, gap="small"), st.columns(2, gap="small")
+    first[0].button("Train", icon=":material/play_arrow:", key=f"{where}_play", help="Train (or resume)",
+                    on_click=_start, args=(s,), disabled=running, type="primary", width="stretch")
+    first[1].button("Pause", icon=":material/pause:", key=f"{where}_pause", on_click=_pause, args=(s,),
+                    disabled=not running, width="stretch")
+    second[0].button("Step", icon=":material/skip_next:", key=f"{where}_step", help="Train one epoch",
+                     on_click=_step, args=(s,), disabled=running, width="stretch")
+    second[1].button("Stop", icon=":material/stop:", key=f"{where}_stop", on_click=_stop, args=(s,),
+                     disabled=status not in ("running", "paused"), width="stretch")
+    st.button("Reset: a fresh model", icon=":material/restart_alt:", key=f"{where}_reset",
+              help="A new run with the same settings; a trained run stays on the Compare page",
+              on_click=_reset, args=(s,), type="tertiary")
     message = st.session_state.pop("control_message", None)
     if message:
         st.warning(message)
@@ -203,7 +240,7 @@ def need_history(s: Session) -> "tuple | None":
     run = s.current_run(create=False)
     history = run.history if run is not None else ()
     if not history:
-        st.info("No training yet: press ▶ in the sidebar (or on the Train page) to start.")
+        st.info("No training yet: press **Train** in the sidebar (or on the Train page) to start.")
         return None
     return history
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages import _ui
 
-s = _ui.session()
+s = _ui.page_session()
 st.title("Compare runs")
 
 

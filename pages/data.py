@@ -7,7 +7,7 @@ from infoif import datasets
 from infoif.data import MAX_UPLOAD_MB, DataError
 from pages import _ui
 
-s = _ui.session()
+s = _ui.page_session()
 st.title("Data")
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from pages import _ui
 
-s = _ui.session()
+s = _ui.page_session()
 st.title("Interfaces")
 
 history = _ui.need_history(s)

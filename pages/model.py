@@ -7,7 +7,7 @@ import streamlit as st
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 from pages import _ui
 
-s = _ui.session()
+s = _ui.page_session()
 st.title("Model")
 
 spec = s.spec

@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import _ui
 
-s = _ui.session()
+s = _ui.page_session()
 st.title("Train")
 
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -38,7 +38,7 @@ def render():
         done = budget - left
         st.progress(min(1.0, max(0.0, done / budget)), text=f"{done} of {budget} epochs")
     if not history:
-        st.info("No epochs yet: press ▶ to train.")
+        st.info("No epochs yet: press **Train** to start.")
         return
     from infoif.figures import loss_curves_figure
 

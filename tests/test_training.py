@@ -254,6 +254,15 @@ def test_memory_is_bounded_on_long_runs(trainers):
     assert epochs[-10:] == list(range(1491, 1501))
 
 
+def test_thinning_probes_keeps_every_epochs_metrics(trainers):
+    cfg = ProbeConfig(max_probe_records=10, min_interval=1e-6, max_interval=1e-6, probe_size=16)
+    t = trainers(SPEC, make_dataset(n=100), probe_config=cfg)
+    t.start(epochs=60)
+    assert t.wait(60) and t.status == "finished", t.error
+    assert [s.epoch for s in t.history] == list(range(1, 61))
+    assert sum(s.has_probes for s in t.history) <= 11
+
+
 # ---------------------------------------------------------------- faults
 
 

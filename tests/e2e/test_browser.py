@@ -1,0 +1,227 @@
+"""The main journey in a real headless Chromium: `streamlit run app.py`, driven by Playwright.
+
+Open the app, upload a CSV, move the num_interfaces slider, train, watch the
+Interfaces page update while training runs, stop, download the model, and
+take a screenshot of every page (saved to docs/screenshots/ for the README).
+
+Uses Debian's `chromium` found on PATH (tests/run.sh installs it); never a
+downloaded browser. A missing browser fails this test: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.e2e
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Debian's chromium is not on PATH: run `bash tests/run.sh`, which installs it "
+                "(apt-get install chromium). Browser tests are never skipped.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("INFOIF_STRICT", None)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited: {proc.stdout.read()[-3000:]}")
+            time.sleep(0.05)
+    yield SimpleServer(url, started, proc)
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+class SimpleServer:
+    def __init__(self, url, started, proc):
+        self.url, self.started, self.proc = url, started, proc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+def no_errors(page):
+    text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+    assert "Something went wrong" not in text, text[:2000]
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def goto_page(page, title):
+    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+    page.wait_for_selector(f"h1:has-text('{title}')", timeout=30_000)
+    page.wait_for_timeout(300)
+    wait_idle(page)
+
+
+def wait_idle(page, timeout=30_000):
+    """Waits until Streamlit says it is not running a script."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout,
+    )
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(600)  # let plotly finish drawing
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sidebar_epoch(page) -> int:
+    text = page.locator("[data-testid='stSidebar']").inner_text()
+    match = re.search(r"epoch\s+(\d+)", text)
+    return int(match.group(1)) if match else 0
+
+
+def test_main_journey(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    console_errors = []
+    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+
+    # 1. Open: the first page drawn within 5 s of starting the server.
+    page.goto(server.url)
+    page.wait_for_selector("h1:has-text('Data')", timeout=30_000)
+    first_draw = time.perf_counter() - server.started
+    print(f"\nserver start to first page drawn: {first_draw:.2f} s")
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    no_errors(page)
+
+    # 2. Upload a CSV through the file input.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    rows = "\n".join(f"{a:.4f};{b:.4f};{'inside' if a * a + b * b < 1.2 else 'outside'}" for a, b in x)
+    csv = tmp_path / "my_points.csv"
+    csv.write_text("x one;x two;where\n" + rows + "\n")
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('my_points.csv')",
+        timeout=30_000,
+    )
+    wait_idle(page)
+    no_errors(page)
+    shot(page, "1-data")
+
+    # 3. Model page: move the num_interfaces slider with the keyboard.
+    goto_page(page, "Model")
+    slider = page.locator(".st-key-model_n input[type='range']")
+    before = int(slider.input_value())
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('{before + 4} interfaces')",
+        timeout=30_000,
+    )
+    wait_idle(page)
+    page.wait_for_function(f"() => location.search.includes('n={before + 4}')", timeout=10_000)
+    no_errors(page)
+    shot(page, "2-model")
+
+    # 4. Train until stopped (budget 0), started from the sidebar; the Interfaces page updates meanwhile.
+    goto_page(page, "Train")
+    page.locator(".st-key-train_epochs input").fill("0")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.search.includes('epochs=0')", timeout=10_000)
+    wait_idle(page)
+    page.locator(".st-key-sidebar_play button").first.click()
+    page.wait_for_function(
+        "() => /epoch\\s+\\d+/.test(document.querySelector('[data-testid=\"stSidebar\"]').innerText)",
+        timeout=60_000,
+    )
+    goto_page(page, "Interfaces")
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    caption = page.get_by_text(re.compile(r"^Epoch \d+ of \d+")).first
+    first_caption = caption.inner_text()
+    first_epoch = sidebar_epoch(page)
+    page.wait_for_timeout(2500)
+    assert sidebar_epoch(page) > first_epoch, "the sidebar status follows training"
+    assert caption.inner_text() != first_caption, "Interfaces charts refresh while training runs"
+    assert page.locator(".js-plotly-plot").count() >= 8
+    no_errors(page)
+    shot(page, "4-interfaces")
+
+    goto_page(page, "Information plane")
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    no_errors(page)
+    shot(page, "5-information-plane")
+
+    # 5. Stop, then download the model from the Train page.
+    goto_page(page, "Train")
+    wait_idle(page)
+    page.locator(".st-key-sidebar_stop button").first.click()
+    page.wait_for_function(
+        "() => /stopped|finished/.test(document.querySelector('[data-testid=\"stSidebar\"]').innerText)",
+        timeout=30_000,
+    )
+    wait_idle(page)
+    no_errors(page)
+    shot(page, "3-train")
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name=re.compile("Download model")).click()
+    path = tmp_path / "downloaded.keras"
+    download_info.value.save_as(path)
+
+    goto_page(page, "Compare runs")
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+    no_errors(page)
+    shot(page, "6-compare")
+    assert not console_errors, console_errors
+
+    # 6. The downloaded model loads anywhere with `import infoif`.
+    code = ("import infoif, keras, numpy as np\n"
+            f"m = keras.models.load_model({str(path)!r})\n"
+            "assert m.get_layer('interfaces').num_interfaces >= 5\n"
+            "print(m.predict(np.zeros((1, 2), 'float32'), verbose=0).shape)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
