@@ -56,6 +56,15 @@ _ui.sync_url(s)
 
 def _import_tensorflow_then_freeze():
     importlib.import_module("infoif.training")
+    import tensorflow as tf
+
+    try:
+        # These models' ops are too small to split across cores: one thread was as
+        # fast alone (519 vs 459 epochs/s, 500 rows; equal at 50,000 rows) and leaves
+        # the other core to the server and the browser (bench/app.py).
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # a model was already built in this process; keep TensorFlow's default
     # Streamlit runs a full garbage collection after every script run, and again
     # inside keras.backend.clear_session(): with TensorFlow's ~400k objects each
     # one took ~200 ms holding the GIL, four times a second while live charts

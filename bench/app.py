@@ -8,8 +8,9 @@ Prints:
   2. a rerun of the Interfaces page with 500 probed epochs of history, on the server (AppTest,
      median of 5; target <= 300 ms);
   3. training throughput with the dashboard open in a browser on the Interfaces page (refreshing
-     every second) against the same Trainer with nobody watching, measured in this run
-     (target >= 0.8).
+     every second) against the same Trainer with nobody watching, with the same TensorFlow
+     settings as the app (one intra-op thread), measured in this run (target >= 0.8). Server,
+     browser and trainer share this machine's cores here; a user's browser usually runs elsewhere.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def interfaces_rerun_ms(repeats: int) -> float:
 
 
 def bare_epochs_per_second() -> float:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)  # as app.py sets it
     from infoif import datasets
     from infoif.spec import ModelSpec
     from infoif.training import Trainer
@@ -123,10 +127,10 @@ def watched_epochs_per_second(browser) -> float:
         page.wait_for_selector("h1:has-text('Data')", timeout=60_000)
         page.locator("[data-testid='stSidebarNav'] a", has_text="Train").first.click()
         page.wait_for_selector("h1:has-text('Train')")
-        page.locator("[data-testid='stNumberInput'] input").first.fill("0")
+        page.locator(".st-key-train_epochs input").fill("0")
         page.keyboard.press("Enter")
         page.wait_for_timeout(500)
-        page.locator("[data-testid='stSidebar'] button", has_text="▶").click()
+        page.locator(".st-key-sidebar_play button").first.click()
         page.wait_for_function(
             "() => /epoch\\s+\\d+/.test(document.querySelector('[data-testid=\"stSidebar\"]').innerText)",
             timeout=60_000)

@@ -152,6 +152,7 @@ class Trainer:
         self._status = "idle"
         self.error: str | None = None
         self._history: list[Snapshot] = []
+        self._probe_records = 0
         self._epoch = 0
         self._wall_start: float | None = None
         self._train_seconds = 0.0
@@ -564,14 +565,18 @@ class Trainer:
             with self._lock:
                 if self._history and self._history[-1] is last:
                     self._history[-1] = replace(last, probes=probes)
+                    self._probe_records += 1
                     self._trim_kernels()
 
     def _record(self, snapshot: Snapshot):
         with self._lock:
             self._history.append(snapshot)
             if snapshot.has_probes:
+                self._probe_records += 1
                 self._trim_kernels()
-            self._bound_history()
+            cfg = self.probe_config
+            if self._probe_records > cfg.max_probe_records or len(self._history) > cfg.max_records:
+                self._bound_history()  # O(history), so only when a cap is passed
 
     def _trim_kernels(self):
         """Full kernels only in the newest `keep_kernels` probe records."""
@@ -600,6 +605,7 @@ class Trainer:
 
             for i in with_probes[: len(with_probes) // 2][1::2]:
                 self._history[i] = replace(self._history[i], probes=None)
+                self._probe_records -= 1
         drop: set[int] = set()
         if len(self._history) > cfg.max_records:
             without = [i for i, s in enumerate(self._history) if not s.has_probes]
@@ -607,6 +613,7 @@ class Trainer:
             drop.update(older[1::2])
         if drop:
             self._history = [s for i, s in enumerate(self._history) if i not in drop]
+        self._probe_records = sum(s.has_probes for s in self._history)
 
 
 def _close_control(control: _Control):
