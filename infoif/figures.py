@@ -769,8 +769,8 @@ def info_plane_figure(i_xt, i_ty, epochs, label: str) -> go.Figure:
         xaxis=_axis("I(X;T) estimate [bits]", rangemode="tozero"),
         yaxis=_axis("I(T;Y) estimate [bits]", rangemode="tozero"),
         coloraxis=dict(colorscale=VIRIDIS, cmin=float(x_ep.min()), cmax=float(max(x_ep.max(), x_ep.min() + 1)),
-                       colorbar=dict(title=dict(text="epoch", side="right"), thickness=12)),
-        hovermode="closest", legend=dict(title=dict(text="interface"), x=1.12),
+                       colorbar=dict(title=dict(text="epoch", side="top"), thickness=12, x=1.02, len=0.9)),
+        hovermode="closest", legend=dict(title=dict(text="interface"), x=1.16),
     ))
 
 

@@ -42,11 +42,11 @@ def render():
                         None) or next(h for h in reversed(probed) if h.probes.kernels is not None)
     a, b = st.columns([3, 2])
     with a:
-        st.markdown(f"**Kernels** (epoch {with_kernels.epoch}, one colour scale for all)")
+        if with_kernels.epoch != snap.epoch:
+            st.caption(f"Full kernels are kept for recent epochs only; showing epoch {with_kernels.epoch}.")
         _ui.chart(fig.kernel_heatmaps_figure(with_kernels.probes.kernels, s.dataset.feature_names),
                   "if_kernels", "kernels.csv")
     with b:
-        st.markdown("**Kernel similarity** (cosine)")
         _ui.chart(fig.similarity_figure(p.similarity), "if_similarity", "similarity.csv")
 
     c, d = st.columns(2)
@@ -83,11 +83,10 @@ def render():
         labels = s.frame[s.settings.target].to_numpy()
         i, j = st.columns([2, 3])
         with i:
-            st.markdown("**Decision surface** (now)")
-            _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task),
+            _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task,
+                                                  x_name=view.x_name, y_name=view.y_name),
                       "if_surface", "decision_surface.csv")
         with j:
-            st.markdown("**Each interface over the input plane** (mean output, now)")
             _ui.chart(fig.interface_response_figure(view.xx, view.yy, view.responses), "if_plane",
                       "interface_responses.csv")
 

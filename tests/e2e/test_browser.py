@@ -45,8 +45,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_server() -> "SimpleServer":
+    """`streamlit run app.py` on a free loopback port; returns once it accepts connections."""
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("INFOIF_STRICT", None)
@@ -56,7 +56,6 @@ def server():
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -66,12 +65,22 @@ def server():
             if proc.poll() is not None:
                 pytest.fail(f"streamlit exited: {proc.stdout.read()[-3000:]}")
             time.sleep(0.05)
-    yield SimpleServer(url, started, proc)
-    proc.terminate()
+    return SimpleServer(f"http://127.0.0.1:{port}", started, proc)
+
+
+def stop_server(server) -> None:
+    server.proc.terminate()
     try:
-        proc.wait(10)
+        server.proc.wait(10)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        server.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = start_server()
+    yield s
+    stop_server(s)
 
 
 class SimpleServer:
@@ -112,9 +121,18 @@ def wait_idle(page, timeout=30_000):
 
 
 def shot(page, name):
+    """A screenshot of the whole page (Streamlit scrolls an inner container, so the
+    viewport grows to fit it, then shrinks back)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(600)  # let plotly finish drawing
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        " return m ? m.scrollHeight + 120 : document.body.scrollHeight; }")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(size["height"], height), 5000))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.set_viewport_size(size)
 
 
 def sidebar_epoch(page) -> int:
@@ -225,3 +243,24 @@ def test_main_journey(server, browser, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser):
+    """A fresh server's first request being a deep link used to run the page without app.py."""
+    server = start_server()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.url}/model?n=11&act=relu&epochs=0")
+        page.wait_for_selector("h1:has-text('Model')", timeout=30_000)
+        wait_idle(page)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('11 interfaces')",
+            timeout=30_000)
+        nav = sidebar.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+        assert [t.split()[-1] for t in nav] == ["Data", "Model", "Train", "Interfaces", "plane", "runs"], nav
+        assert "relu" in sidebar.inner_text()
+        assert page.locator(".st-key-model_n input[type='range']").input_value() == "11"
+        no_errors(page)
+    finally:
+        stop_server(server)
