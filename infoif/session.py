@@ -15,6 +15,7 @@ import hashlib
 
 from infoif import data as data_lib
 from infoif import datasets
+from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
 from infoif.urlstate import Settings
 
@@ -32,6 +33,7 @@ class Session:
         self._store = None
         self.run_id: str | None = None
         self.sweep = None
+        self.probe_config = ProbeConfig()  # estimator settings for the next runs
 
     # ------------------------------------------------------------ data
 
@@ -102,6 +104,11 @@ class Session:
             run.trainer.set_learning_rate(lr)
         self.settings = dataclasses.replace(self.settings, spec=self.settings.spec.replace(learning_rate=lr))
 
+    def set_estimators(self, bins: int | None = None, noise_var: float | None = None) -> None:
+        """Information-plane estimator settings for the runs made from now on (validated)."""
+        changes = {k: v for k, v in (("info_bins", bins), ("kde_noise_var", noise_var)) if v is not None}
+        self.probe_config = dataclasses.replace(self.probe_config, **changes)
+
     def set_training(self, batch_size: int | None = None, epochs: int | None = None, seed: int | None = None):
         changes = {k: v for k, v in (("batch_size", batch_size), ("epochs", epochs), ("seed", seed)) if v is not None}
         self.settings = dataclasses.replace(self.settings, **changes)
@@ -127,7 +134,8 @@ class Session:
         if not create or self.dataset is None:
             return None
         run = self.store.new_run(self.spec, self.dataset, seed=self.settings.seed,
-                                 batch_size=min(self.settings.batch_size, len(self.dataset.x_train)))
+                                 batch_size=min(self.settings.batch_size, len(self.dataset.x_train)),
+                                 probe_config=self.probe_config)
         self.run_id = run.id
         return run
 

@@ -748,7 +748,7 @@ class Sweep:
     """
 
     def __init__(self, store: RunStore, spec: ModelSpec, dataset, values, epochs: int,
-                 seed: int = 0, batch_size: int = 32):
+                 seed: int = 0, batch_size: int = 32, probe_config: ProbeConfig | None = None):
         values = list(values)
         if not values or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256 for v in values):
             raise ValueError(
@@ -759,6 +759,7 @@ class Sweep:
             raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
         self.store, self.spec, self.dataset = store, spec, dataset
         self.values, self.epochs, self.seed, self.batch_size = values, epochs, seed, batch_size
+        self.probe_config = probe_config
         self.run_ids: list[str] = []
         self.status = "running"  # running, finished, cancelled, failed
         self.error: str | None = None
@@ -786,7 +787,8 @@ class Sweep:
                 if self._cancel.is_set():
                     break
                 run = self.store.new_run(self.spec.replace(num_interfaces=value), self.dataset,
-                                         seed=self.seed, batch_size=self.batch_size)
+                                         seed=self.seed, batch_size=self.batch_size,
+                                         probe_config=self.probe_config)
                 self._current = run
                 self.run_ids.append(run.id)
                 run.trainer.start(epochs=self.epochs)

@@ -30,22 +30,22 @@ class Settings:
     seed: int = 0
 
 
-def _int(lo, hi):
+def _number(convert, lo, hi):
+    """A parser for a number (int or float, by `convert`) in [lo, hi]."""
     def parse(text):
-        value = int(text)
+        value = convert(text)
         if not lo <= value <= hi:
             raise ValueError(f"must be from {lo} to {hi}")
         return value
     return parse
+
+
+def _int(lo, hi):
+    return _number(int, lo, hi)
 
 
 def _float(lo, hi):
-    def parse(text):
-        value = float(text)
-        if not lo <= value <= hi:
-            raise ValueError(f"must be from {lo} to {hi}")
-        return value
-    return parse
+    return _number(float, lo, hi)
 
 
 def _choice(options):

@@ -17,7 +17,8 @@ def _start_sweep():
     try:
         values = [int(v) for v in text.replace(";", ",").split(",") if v.strip()]
         s.sweep = Sweep(s.store, s.spec, s.dataset, values, int(st.session_state["compare_epochs"]),
-                        seed=s.settings.seed, batch_size=min(s.settings.batch_size, len(s.dataset.x_train)))
+                        seed=s.settings.seed, batch_size=min(s.settings.batch_size, len(s.dataset.x_train)),
+                        probe_config=s.probe_config)
         st.session_state.pop("compare_error", None)
     except ValueError as exc:
         msg = str(exc)

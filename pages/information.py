@@ -8,6 +8,22 @@ from pages import _ui
 s = _ui.page_session()
 st.title("Information plane")
 
+NOISE_VARIANCES = [0.001, 0.01, 0.1, 1.0]
+
+
+def _estimator_settings():
+    s.set_estimators(bins=int(st.session_state["info_bins"]), noise_var=float(st.session_state["info_noise"]))
+
+
+with st.expander("Estimator settings"):
+    st.caption("Estimates are measured while training, so new settings apply from the next run "
+               "(press Reset for a fresh run with them).")
+    a, b = st.columns(2)
+    a.number_input("Binning: bins", 2, 200, value=s.probe_config.info_bins, key="info_bins",
+                   on_change=_estimator_settings, help="Shwartz-Ziv & Tishby used 30 equal-width bins.")
+    b.select_slider("KDE: noise variance σ²", NOISE_VARIANCES, value=s.probe_config.kde_noise_var,
+                    key="info_noise", on_change=_estimator_settings, help="Saxe et al. used 0.1.")
+
 history = _ui.need_history(s)
 if history is not None:
     estimator = st.radio("Estimator", ["binning", "kde"], horizontal=True, key="info_estimator",

@@ -272,3 +272,19 @@ def test_compare_page_sweep_runs_and_can_be_cancelled(at):
     at.text_input(key="compare_values").set_value("one, two").run()
     at.button(key="compare_start").click().run()
     assert any("whole numbers" in e.value for e in at.error)
+
+
+def test_estimator_settings_apply_to_the_next_run(at):
+    at.switch_page("pages/information.py")
+    at.run()
+    at.number_input(key="info_bins").set_value(12).run()
+    at.select_slider(key="info_noise").set_value(0.01).run()
+    assert not at.exception, at.exception
+    run = session(at).reset_run()
+    run.trainer.start(epochs=2)
+    assert run.trainer.wait(30)
+    at.run()
+    info = run.history[-1].probes.info
+    assert info["binning"].params["bins"] == 12 and "12 bins" in info["binning"].label
+    assert info["kde"].params["noise_var"] == 0.01
+    assert any("12 bins" in m.value for m in at.markdown)
