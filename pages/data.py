@@ -1,5 +1,7 @@
 """Data: pick a sample or upload a file; preview, column types, target, preparation report."""
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -11,31 +13,35 @@ s = _ui.page_session()
 st.title("Data")
 
 
-def _choose_sample():
+def _apply(action, what: str):
+    """Runs a data change; any failure becomes a message and the previous data stays."""
     try:
-        s.use_sample(st.session_state["data_sample"])
+        action()
         st.session_state.pop("data_error", None)
     except DataError as exc:
-        st.session_state["data_error"] = str(exc)
+        st.session_state["data_error"] = f"{what}: {exc}" if what else str(exc)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a user's file
+        if os.environ.get("INFOIF_STRICT") == "1":
+            raise
+        _ui.log.exception("Unexpected error while changing data")
+        st.session_state["data_error"] = (
+            f"{what or 'That change'} failed unexpectedly ({type(exc).__name__}: {exc}). "
+            "Your previous data is still in use."
+        )
+
+
+def _choose_sample():
+    _apply(lambda: s.use_sample(st.session_state["data_sample"]), "")
 
 
 def _upload():
     file = st.session_state.get("data_upload")
-    if file is None:
-        return
-    try:
-        s.use_upload(file, file.name)
-        st.session_state.pop("data_error", None)
-    except DataError as exc:
-        st.session_state["data_error"] = f"Could not use {file.name}: {exc}"
+    if file is not None:
+        _apply(lambda: s.use_upload(file, file.name), f"Could not use {file.name}")
 
 
 def _retarget():
-    try:
-        s.set_target(st.session_state["data_target"], st.session_state["data_task"])
-        st.session_state.pop("data_error", None)
-    except DataError as exc:
-        st.session_state["data_error"] = str(exc)
+    _apply(lambda: s.set_target(st.session_state["data_target"], st.session_state["data_task"]), "")
 
 
 left, right = st.columns(2)
