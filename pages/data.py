@@ -38,6 +38,8 @@ def _upload():
     file = st.session_state.get("data_upload")
     if file is not None:
         _apply(lambda: s.use_upload(file, file.name), f"Could not use {file.name}")
+        if s.data_source == "upload":
+            st.session_state["data_sample"] = None  # the sample box shows that the upload is in use
 
 
 def _retarget():

@@ -152,6 +152,7 @@ def test_upload_good_file_switches_dataset(at):
     assert not at.error, [e.value for e in at.error]
     s = session(at)
     assert s.data_name == "mine.csv" and s.data_source == "upload"
+    assert at.selectbox(key="data_sample").value is None  # no sample shown as selected
     assert s.dataset.input_dim == 3 and s.dataset.task == "binary"
     # and the model follows the new data
     at.switch_page("pages/model.py")
