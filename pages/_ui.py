@@ -8,7 +8,6 @@ and writes widgets, and turns user-caused errors into messages.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import threading
@@ -153,8 +152,9 @@ def _step(s: Session):
     if run.trainer.status == "failed":
         st.session_state["control_message"] = "This run failed; press Reset for a fresh model."
         return
+    target = run.trainer.epoch + 1  # read before stepping: a fast epoch may finish at once
     run.trainer.step()
-    run.trainer.wait_for_epoch(run.trainer.epoch + 1, timeout=30)
+    run.trainer.wait_for_epoch(target, timeout=30)
 
 
 def _stop(s: Session):
@@ -240,12 +240,9 @@ def need_history(s: Session) -> "tuple | None":
     run = s.current_run(create=False)
     history = run.history if run is not None else ()
     if not history:
-        st.info("No training yet: press **Train** in the sidebar (or on the Train page) to start.")
+        if is_training(s):
+            st.info("Training has started: the first measurement arrives within a second.")
+        else:
+            st.info("No training yet: press **Train** in the sidebar (or on the Train page) to start.")
         return None
     return history
-
-
-def csv_bytes(frame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue().encode()

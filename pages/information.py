@@ -35,7 +35,7 @@ def render():
     from infoif.figures import info_plane_figure
 
     run = s.current_run(create=False)
-    probed = [h for h in run.history if h.has_probes]
+    probed = [h for h in run.history if h.has_probes] if run is not None else []
     if not probed:
         st.info("The first measurement arrives within a second of training.")
         return
@@ -57,5 +57,5 @@ def render():
         )
 
 
-if history is not None:
+if history is not None or _ui.is_training(s):  # go live as soon as training starts
     _ui.live(render, s)

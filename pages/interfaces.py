@@ -91,5 +91,5 @@ def render():
                       "interface_responses.csv")
 
 
-if history is not None:
+if history is not None or _ui.is_training(s):  # go live as soon as training starts
     _ui.live(render, s)
