@@ -124,6 +124,7 @@ def shot(page, name):
     """A screenshot of the whole page (Streamlit scrolls an inner container, so the
     viewport grows to fit it, then shrinks back)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    wait_idle(page)
     page.wait_for_timeout(600)  # let plotly finish drawing
     height = page.evaluate(
         "() => { const m = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
@@ -131,6 +132,7 @@ def shot(page, name):
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": int(min(max(size["height"], height), 5000))})
     page.wait_for_timeout(800)
+    wait_idle(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
     page.set_viewport_size(size)
 
