@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
 
@@ -559,8 +559,6 @@ class Trainer:
         with self._lock:
             last = self._history[-1] if self._history else None
         if last is not None and not last.has_probes:
-            from dataclasses import replace
-
             probes = self._measure()
             with self._lock:
                 if self._history and self._history[-1] is last:
@@ -591,8 +589,6 @@ class Trainer:
                 continue
             kept += 1
             if kept > self.probe_config.keep_kernels:
-                from dataclasses import replace
-
                 self._history[i] = replace(s, probes=s.probes.without_kernels())
 
     def _bound_history(self):
@@ -601,8 +597,6 @@ class Trainer:
         with_probes = [i for i, s in enumerate(self._history) if s.has_probes]
         if len(with_probes) > cfg.max_probe_records:
             # Older probe records lose their probes, never their epoch's metrics.
-            from dataclasses import replace
-
             for i in with_probes[: len(with_probes) // 2][1::2]:
                 self._history[i] = replace(self._history[i], probes=None)
                 self._probe_records -= 1
@@ -658,7 +652,7 @@ class Run:
             "run": self.id,
             "dataset": self.dataset_name,
             "status": self.status,
-            **{k: v for k, v in self.spec.to_dict().items()},
+            **self.spec.to_dict(),
             "seed": self.seed,
             "epochs": latest.epoch if latest else 0,
             "seconds": round(latest.time, 2) if latest else 0.0,
