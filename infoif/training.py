@@ -14,7 +14,10 @@ measured with validation). The trainer instead calls the model's own
 per call, and evaluates in a second one: the model, loss, metrics and
 optimizer are all Keras', only the loop is ours. Chunks are sized to about a
 tenth of a second, so `stop()` and `pause()` take effect within that on any
-dataset.
+dataset. When an epoch is shorter than that, several whole epochs (with their
+validation, and rollback of an epoch whose loss is not finite) run in one
+call: the thread then needs Python and the GIL about ten times a second
+rather than once per epoch, so a busy user interface barely slows it.
 
 `RunStore` keeps a session's runs for comparison and export.
 """
@@ -282,13 +285,13 @@ class Trainer:
         return self._epoch >= epoch
 
     def set_learning_rate(self, lr: float) -> None:
-        """Takes effect at the next epoch."""
+        """Takes effect at the next epoch the thread starts (within about 0.1 s)."""
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 10 or not math.isfinite(lr):
             raise ValueError(f"`lr` must be a number in (0, 10]. Received: lr={lr!r}")
         self._pending["lr"] = float(lr)
 
     def set_batch_size(self, n: int) -> None:
-        """Takes effect at the next epoch."""
+        """Takes effect at the next epoch the thread starts (within about 0.1 s)."""
         self._pending["batch_size"] = self._check_batch_size(n)
 
     # ------------------------------------------------------------ export
@@ -376,6 +379,7 @@ class Trainer:
         x_val = tf.constant(np.asarray(ds.x_val, np.float32))
         y_val = tf.constant(np.asarray(ds.y_val).astype(y_dtype))
         model.optimizer.build(model.trainable_variables)
+        self.probe(self.x_probe)  # traces the compiled probe here, not inside the first measurement
         saved = [tf.Variable(v, trainable=False) for v in model.weights]
 
         @tf.function(
@@ -406,22 +410,52 @@ class Trainer:
             for b, v in zip(saved, model.weights):
                 v.assign(b)
 
-        @tf.function(
-            input_signature=[tf.TensorSpec([None, None], tf.int32)],
-            reduce_retracing=True,
-        )
-        def whole_epoch(batches):
-            # Small data: one call per epoch, so the thread crosses into
-            # TensorFlow (and back for the GIL) once, not once per stage.
+        def one_epoch(batches):
             backup()
             for metric in model.metrics:
                 metric.reset_state()
             train_chunk(batches)
-            return end_epoch()
+            train, val = end_epoch()
+            values = {k: tf.cast(v, tf.float32) for k, v in train.items()}
+            values.update({f"val_{k}": tf.cast(v, tf.float32) for k, v in val.items()})
+            finite = tf.math.is_finite(values["loss"]) & tf.math.is_finite(values["val_loss"])
 
-        self._train_chunk, self._end_epoch, self._whole_epoch = train_chunk, end_epoch, whole_epoch
+            def roll_back():
+                restore()
+                return tf.constant(0)
+
+            tf.cond(finite, lambda: tf.constant(0), roll_back)
+            return values, finite
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, None, None], tf.int32)],
+            reduce_retracing=True,
+        )
+        def run_epochs(all_batches):
+            # Small data: several epochs per call (all_batches is (epochs, steps,
+            # batch)), so the thread crosses into TensorFlow, and back for the
+            # GIL, once per ~0.1 s rather than once per epoch. A page busy in
+            # Python then barely slows training. Ends after the first epoch whose
+            # loss is not finite, with that epoch rolled back.
+            k = tf.shape(all_batches)[0]
+            values, finite = one_epoch(all_batches[0])
+            arrays = {name: tf.TensorArray(tf.float32, size=0, dynamic_size=True).write(0, v)
+                      for name, v in values.items()}
+
+            def more(e, finite, arrays):
+                return (e < k) & finite
+
+            def body(e, finite, arrays):
+                values, finite = one_epoch(all_batches[e])
+                return e + 1, finite, {name: a.write(e, values[name]) for name, a in arrays.items()}
+
+            _, finite, arrays = tf.while_loop(more, body, (tf.constant(1), finite, arrays))
+            return {name: a.stack() for name, a in arrays.items()}, finite
+
+        self._train_chunk, self._end_epoch, self._run_epochs = train_chunk, end_epoch, run_epochs
         self._backup_fn, self._restore_fn = backup, restore
         self._chunk_steps = 32
+        self._epochs_per_call = 1
         self._prepared = True
 
     def _wait_for_permission(self) -> bool:
@@ -462,16 +496,11 @@ class Trainer:
         n = len(self.dataset.x_train)
         bs = min(self._batch_size, n)
         steps = math.ceil(n / bs)
-        order = self._order_rng.permutation(n)
-        order = np.concatenate([order, order[: steps * bs - n]])  # last batch wraps around
-        batches = order.reshape(steps, bs).astype(np.int32)
+        if steps <= self._chunk_steps and not self._control.paused:
+            return self._run_fused(n, bs, steps)
+        batches = self._batch_order(n, bs, steps)
 
         began = time.perf_counter()
-        if steps <= self._chunk_steps and not self._control.paused:
-            with self._weights_lock:
-                train, val = self._whole_epoch(batches)
-            self._chunk_steps = self._adapt_chunk(time.perf_counter() - began, steps)
-            return self._finish_epoch(train, val, bs, began)
         with self._weights_lock:
             self._backup_fn()
             for metric in self.model.metrics:
@@ -494,7 +523,39 @@ class Trainer:
             self._chunk_steps = self._adapt_chunk(time.perf_counter() - t0, len(chunk))
         with self._weights_lock:
             train, val = self._end_epoch()
-        return self._finish_epoch(train, val, bs, began)
+        values = {k: float(v) for k, v in train.items()}
+        values.update({f"val_{k}": float(v) for k, v in val.items()})
+        finite = math.isfinite(values["loss"]) and math.isfinite(values["val_loss"])
+        if not finite:
+            with self._weights_lock:
+                self._restore_fn()
+        return self._finish_epochs([values], finite, bs, began, time.perf_counter())
+
+    def _batch_order(self, n: int, bs: int, steps: int) -> np.ndarray:
+        """One epoch's (steps, bs) sample indices; the last batch wraps around."""
+        order = self._order_rng.permutation(n)
+        order = np.concatenate([order, order[: steps * bs - n]])
+        return order.reshape(steps, bs).astype(np.int32)
+
+    def _run_fused(self, n: int, bs: int, steps: int) -> bool:
+        """Several whole epochs in one compiled call, sized to about CHUNK_SECONDS."""
+        k = 1 if self._in_step_epoch else self._epochs_per_call
+        budget = self._control.budget
+        if budget is not None:
+            k = max(1, min(k, budget))
+        all_batches = np.stack([self._batch_order(n, bs, steps) for _ in range(k)])
+        began = time.perf_counter()
+        with self._weights_lock:
+            values, finite = self._run_epochs(all_batches)
+        ended = time.perf_counter()
+        columns = {name: v.numpy().tolist() for name, v in values.items()}
+        count = len(columns["loss"])
+        if not self._in_step_epoch:  # a lone step says little about the speed
+            per_epoch = (ended - began) / count
+            self._epochs_per_call = int(min(1024, max(1, CHUNK_SECONDS / max(per_epoch, 1e-6))))
+            self._chunk_steps = self._adapt_chunk(per_epoch, steps)  # grown too slow: chunk next time
+        rows = [{name: col[i] for name, col in columns.items()} for i in range(count)]
+        return self._finish_epochs(rows, bool(finite), bs, began, ended)
 
     @staticmethod
     def _adapt_chunk(seconds: float, steps: int) -> int:
@@ -502,40 +563,40 @@ class Trainer:
         per_step = seconds / max(steps, 1)
         return int(min(4096, max(1, CHUNK_SECONDS / max(per_step, 1e-6))))
 
-    def _finish_epoch(self, train, val, bs: int, began: float) -> bool:
-        """Metrics, divergence check, probes and the snapshot of a completed epoch."""
-        metrics = {k: float(v) for k, v in train.items()}
-        metrics.update({f"val_{k}": float(v) for k, v in val.items()})
-        metrics["lr"] = self._learning_rate
-        metrics["batch_size"] = bs
-        elapsed = time.perf_counter() - began
+    def _finish_epochs(self, rows: list[dict], finite: bool, bs: int, began: float, ended: float) -> bool:
+        """Records the epochs of one call: `rows` are their metrics, oldest first; if not
+        `finite`, the last one diverged (and was rolled back): the run fails there."""
+        elapsed = ended - began
         self._train_seconds += elapsed
-
-        if not all(math.isfinite(metrics[k]) for k in ("loss", "val_loss")):
-            with self._weights_lock:
-                self._restore_fn()
-            bad = metrics["loss"] if not math.isfinite(metrics["loss"]) else metrics["val_loss"]
-            self._fail(
-                f"Training diverged at epoch {self._epoch + 1}: the loss became {bad}. "
-                f"The weights of epoch {self._epoch} were kept. Try a lower learning rate "
-                f"(it is {self._learning_rate:g})"
-                + (f" or a smaller energy penalty (it is {self.spec.penalty:g})." if self.spec.penalty else ".")
-            )
-            self._finish_probes()
-            return False
-
         self._since_probe += elapsed
-        last = self._control.budget == 1
-        probes = None
-        if self._since_probe >= self.probe_config.interval(self._probe_cost) or last:
-            probes = self._measure()
-        self._record(Snapshot(self._epoch + 1, time.perf_counter() - self._wall_start,
-                              MappingProxyType(metrics), probes))
-        self._epoch += 1  # only now: whoever waits for this epoch finds its snapshot
-        with self._control.cond:
-            if self._control.budget is not None:
-                self._control.budget -= 1
-        return True
+        good = rows if finite else rows[:-1]
+        per_epoch = elapsed / len(rows)
+        for i, values in enumerate(good):
+            metrics = dict(values, lr=self._learning_rate, batch_size=bs)
+            last_of_call = i == len(good) - 1
+            probes = None
+            if last_of_call and finite:
+                last_of_budget = self._control.budget == 1
+                if self._since_probe >= self.probe_config.interval(self._probe_cost) or last_of_budget:
+                    probes = self._measure()
+            self._record(Snapshot(self._epoch + 1, began + (i + 1) * per_epoch - self._wall_start,
+                                  MappingProxyType(metrics), probes))
+            self._epoch += 1  # only now: whoever waits for this epoch finds its snapshot
+            with self._control.cond:
+                if self._control.budget is not None:
+                    self._control.budget -= 1
+        if finite:
+            return True
+        metrics = rows[-1]
+        bad = metrics["loss"] if not math.isfinite(metrics["loss"]) else metrics["val_loss"]
+        self._fail(
+            f"Training diverged at epoch {self._epoch + 1}: the loss became {bad}. "
+            f"The weights of epoch {self._epoch} were kept. Try a lower learning rate "
+            f"(it is {self._learning_rate:g})"
+            + (f" or a smaller energy penalty (it is {self.spec.penalty:g})." if self.spec.penalty else ".")
+        )
+        self._finish_probes()
+        return False
 
     def _wait_while_paused_mid_epoch(self):
         """Blocks at a chunk boundary while paused; a step() finishes this epoch."""

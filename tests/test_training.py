@@ -285,6 +285,28 @@ def test_nan_loss_fails_with_advice_and_keeps_finite_weights(trainers):
         t.start()
 
 
+def test_divergence_inside_a_multi_epoch_call_keeps_the_epochs_before_it(trainers):
+    """Small data runs many epochs per compiled call; one going NaN mid-call must still end the
+    run at that epoch, with every earlier epoch recorded and its weights restored exactly."""
+    t = trainers(SPEC, make_dataset())
+    t.start()
+    assert t.wait_for_epoch(200, timeout=60)
+    assert t._epochs_per_call > 1, "small data should run several epochs per call"
+    t.model.optimizer.learning_rate.assign(float("nan"))  # the next step poisons the weights
+    assert t.wait(30)
+    assert t.status == "failed", t.status
+    history = t.history
+    k = len(history)
+    assert f"diverged at epoch {k + 1}:" in t.error and f"weights of epoch {k} were kept" in t.error
+    assert [h.epoch for h in history] == list(range(1, k + 1))
+    assert all(np.isfinite(h.metrics["loss"]) and np.isfinite(h.metrics["val_loss"]) for h in history)
+    assert history[-1].has_probes
+    # the weights are exactly those that gave the last recorded epoch's validation loss
+    ds = t.dataset
+    val_loss = t.model.evaluate(ds.x_val, ds.y_val, batch_size=len(ds.x_val), verbose=0, return_dict=True)["loss"]
+    assert val_loss == pytest.approx(history[-1].metrics["val_loss"], rel=1e-5)
+
+
 def test_exception_inside_training_becomes_failed_status(trainers):
     t = trainers(SPEC, make_dataset())
     t.start(epochs=2)
