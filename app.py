@@ -24,6 +24,8 @@ st.set_page_config(page_title="InfoIF Lab", page_icon=":material/hub:", layout="
 
 from pages import _ui  # noqa: E402  (after set_page_config)
 
+_ui.keep_keras_state()
+
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
@@ -59,10 +61,13 @@ def _import_tensorflow_then_freeze():
     import tensorflow as tf
 
     try:
-        # These models' ops are too small to split across cores: one thread was as
-        # fast alone (519 vs 459 epochs/s, 500 rows; equal at 50,000 rows) and leaves
-        # the other core to the server and the browser (bench/app.py).
+        # These models' ops are too small to split across cores: one intra-op thread
+        # was as fast alone (519 vs 459 epochs/s, 500 rows; equal at 50,000 rows),
+        # and one inter-op thread faster still (829 vs 707 epochs/s on 1.0 instead of
+        # 1.3 cores). Training then keeps to one core and leaves the other to the
+        # server and the browser (bench/app.py).
         tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
         pass  # a model was already built in this process; keep TensorFlow's default
     # Streamlit runs a full garbage collection after every script run, and again

@@ -95,6 +95,7 @@ def bare_epochs_per_second() -> float:
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)  # as app.py sets it
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     from infoif import datasets
     from infoif.spec import ModelSpec
     from infoif.training import Trainer

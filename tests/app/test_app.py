@@ -83,6 +83,19 @@ def test_opens_on_the_default_dataset(at):
     assert figures(at), "the Data page of a 2-D dataset shows a scatter plot"
 
 
+def test_script_runs_leave_keras_state_alone(at):
+    """Streamlit clears the Keras session after each script run unless the app stops it; that
+    clears TensorFlow's caches under a training run and slowed it to 40% (pages/_ui.py)."""
+    import keras
+
+    first = keras.backend.get_uid("infoif_test_uid")
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert keras.backend.get_uid("infoif_test_uid") == first + 1, "a script run cleared the Keras session"
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens_before_training(at, page):
     at.switch_page(page)
