@@ -352,8 +352,44 @@ def smooth_ema(values, weight: float) -> np.ndarray:
 # ---------------------------------------------------------------- 1. loss curves
 
 
-def _curve_traces(name: str, x: np.ndarray, y: np.ndarray, colour: str, w: float, trace_type: str) -> list[dict]:
-    """A curve (w == 0) or its raw curve faint plus the smoothed one solid, in the same colour."""
+def _display_indices(n: int, curves: Sequence[np.ndarray], max_points: int) -> np.ndarray:
+    """Which of n points to draw so that no curve gets more than about `max_points`.
+
+    All points when there are few. Otherwise the points are cut into buckets and
+    each keeps its first and last point, the lowest and highest point of every
+    curve, and its first non-finite point (a gap stays a gap). At screen
+    resolution the line looks the same, spikes included, and a browser redrawing
+    it every second draws at most ~`max_points` points however long the run
+    (TensorBoard samples instead, and can miss a spike).
+    """
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max(1, max_points // (3 + 2 * len(curves)))
+    size = -(-n // buckets)
+    starts = np.arange(0, n, size)
+    pad = len(starts) * size - n
+    keep = [starts, np.minimum(starts + size, n) - 1]
+    for y in curves:
+        finite = np.isfinite(y)
+        low = np.pad(np.where(finite, y, np.inf), (0, pad), constant_values=np.inf).reshape(-1, size)
+        high = np.pad(np.where(finite, y, -np.inf), (0, pad), constant_values=-np.inf).reshape(-1, size)
+        bad = np.pad(~finite, (0, pad)).reshape(-1, size)
+        keep += [starts + low.argmin(axis=1), starts + high.argmax(axis=1)]
+        gaps = bad.any(axis=1)
+        keep.append((starts + bad.argmax(axis=1))[gaps])
+    return np.unique(np.concatenate(keep))
+
+
+def _curve_traces(name: str, x: np.ndarray, y: np.ndarray, colour: str, w: float, trace_type: str,
+                  keep: np.ndarray | None = None) -> list[dict]:
+    """A curve (w == 0) or its raw curve faint plus the smoothed one solid, in the same colour.
+
+    The smoothing sees every point; `keep` (indices) chooses which are drawn.
+    """
+    smoothed = smooth_ema(y, w) if w else None
+    if keep is not None:
+        x, y = x[keep], y[keep]
+        smoothed = smoothed[keep] if smoothed is not None else None
     mode = "lines+markers" if x.size <= 20 else "lines"
     group = name
     hover = f"{name}: %{{y:.4g}}<extra></extra>"
@@ -363,13 +399,14 @@ def _curve_traces(name: str, x: np.ndarray, y: np.ndarray, colour: str, w: float
     raw = dict(type=trace_type, x=x, y=y, name=f"{name} (raw)", mode=mode, legendgroup=group, showlegend=False,
                opacity=0.3, line=dict(color=colour, width=1), marker=dict(size=4),
                hovertemplate=f"{name} (raw): %{{y:.4g}}<extra></extra>")
-    smooth = dict(type=trace_type, x=x, y=smooth_ema(y, w), name=name, mode=mode, legendgroup=group,
+    smooth = dict(type=trace_type, x=x, y=smoothed, name=name, mode=mode, legendgroup=group,
                   connectgaps=True, line=dict(color=colour, width=2), marker=dict(size=5),
                   hovertemplate=f"{name} (smoothed): %{{y:.4g}}<extra></extra>")
     return [raw, smooth]
 
 
-def loss_curves_figure(epochs, series: Mapping[str, Any], smoothing: float = 0.0, title: str = "Loss") -> go.Figure:
+def loss_curves_figure(epochs, series: Mapping[str, Any], smoothing: float = 0.0, title: str = "Loss",
+                       max_points: int = 2000) -> go.Figure:
     """Training curves (e.g. train and validation loss) against the epoch.
 
     Args:
@@ -379,22 +416,28 @@ def loss_curves_figure(epochs, series: Mapping[str, Any], smoothing: float = 0.0
         smoothing: TensorBoard's smoothing weight in [0, 1) (see `smooth_ema`). Above 0
             each curve is drawn faint (raw) with its smoothed curve solid, same colour.
         title: figure title; also the y-axis title (e.g. "Loss", "accuracy").
+        max_points: about the most points drawn per curve; longer runs are thinned
+            for display keeping each stretch's extremes (smoothing uses every point).
     """
     x = _epochs(epochs)
     w = _smoothing(smoothing)
+    max_points = _positive_int(max_points, "max_points")
     if not isinstance(series, Mapping) or not series:
         _fail("`series` must be a non-empty dict of curve name -> values, e.g. "
               f"{{'train': loss, 'validation': val_loss}}. Received: series={series!r:.80}")
     ylabel = str(title)
-    data: list[dict] = []
-    total = x.size * len(series) * (2 if w else 1)
-    for k, (name, values) in enumerate(series.items()):
+    curves = []
+    for name, values in series.items():
         y = _numeric(values, f"series[{name!r}]", 1, f"(E,) with E=len(epochs)={x.size}")
         if y.size != x.size:
             _fail(f"`series[{name!r}]` needs one value per epoch (E=len(epochs)={x.size}). "
                   f"Received: series[{name!r}].shape={y.shape}")
-        data += _curve_traces(str(name), x, _finite(y), SERIES_PALETTE[k % len(SERIES_PALETTE)], w,
-                              _line_type(total))
+        curves.append((str(name), _finite(y)))
+    keep = _display_indices(x.size, [y for _, y in curves], max_points)
+    trace_type = _line_type(keep.size * len(curves) * (2 if w else 1))
+    data: list[dict] = []
+    for k, (name, y) in enumerate(curves):
+        data += _curve_traces(name, x, y, SERIES_PALETTE[k % len(SERIES_PALETTE)], w, trace_type, keep)
     subtitle = f"smoothing {w:g} (faint: raw)" if w else None
     return _figure(data, dict(
         title=_title(str(title), subtitle),
@@ -1142,15 +1185,18 @@ def scatter_2d_figure(df, x: str, y: str, color: str | None) -> go.Figure:
 # ---------------------------------------------------------------- 12. runs
 
 
-def compare_curves_figure(runs: Sequence[Mapping[str, Any]], metric: str, smoothing: float = 0.0) -> go.Figure:
+def compare_curves_figure(runs: Sequence[Mapping[str, Any]], metric: str, smoothing: float = 0.0,
+                          max_points: int = 2000) -> go.Figure:
     """One metric of several runs, overlaid.
 
     Args:
         runs: [{"label": str, "epochs": (E_r,), "values": (E_r,)}, ...] (each run its own epochs).
         metric: the metric's name (title and y axis).
         smoothing: TensorBoard smoothing in [0, 1), as in `loss_curves_figure`.
+        max_points: about the most points drawn per run, as in `loss_curves_figure`.
     """
     w = _smoothing(smoothing)
+    max_points = _positive_int(max_points, "max_points")
     if isinstance(runs, Mapping) or not isinstance(runs, Sequence) or not runs:
         _fail("`runs` must be a non-empty list of dicts with keys 'label', 'epochs', 'values'. "
               f"Received: runs={runs!r:.80}")
@@ -1165,10 +1211,11 @@ def compare_curves_figure(runs: Sequence[Mapping[str, Any]], metric: str, smooth
             _fail(f"`runs[{r}]['values']` needs one value per epoch (len(epochs)={x.size}). "
                   f"Received: runs[{r}]['values'].shape={y.shape}")
         prepared.append((str(run["label"]), x, _finite(y)))
-    total = sum(x.size for _, x, _ in prepared) * (2 if w else 1)
+    kept = [_display_indices(x.size, [y], max_points) for _, x, y in prepared]
+    trace_type = _line_type(sum(k.size for k in kept) * (2 if w else 1))
     data = []
-    for r, (label, x, y) in enumerate(prepared):
-        data += _curve_traces(label, x, y, SERIES_PALETTE[r % len(SERIES_PALETTE)], w, _line_type(total))
+    for r, ((label, x, y), keep) in enumerate(zip(prepared, kept)):
+        data += _curve_traces(label, x, y, SERIES_PALETTE[r % len(SERIES_PALETTE)], w, trace_type, keep)
     unified = len(prepared) <= _UNIFIED_MAX
     return _figure(data, dict(
         title=_title(f"{metric} across runs", f"smoothing {w:g} (faint: raw)" if w else f"{len(prepared)} runs"),

@@ -251,6 +251,38 @@ def test_loss_curves_skip_nan_and_inf():
     np.testing.assert_allclose(smooth.y[3], (0.25 * 1 + 0.25) / 0.75)
 
 
+def test_long_runs_are_thinned_for_display_keeping_spikes_gaps_and_ends():
+    E = 20_000
+    r = rng(11)
+    train = 1.0 / np.arange(1, E + 1) + 0.01 * r.random(E)
+    val = train + 0.1
+    train[12_345] = 50.0  # a spike
+    val[7_777] = np.nan  # a gap
+    fig = F.loss_curves_figure(np.arange(1, E + 1), {"train": train, "validation": val}, smoothing=0.9,
+                               max_points=1000)
+    raw, smooth = fig.data[0], fig.data[1]
+    assert raw.type == "scatter" and len(raw.x) <= 1000
+    x = np.asarray(raw.x)
+    assert x[0] == 1 and x[-1] == E and np.all(np.diff(x) > 0)
+    assert 12_346 in x and np.max(raw.y) == 50.0, "the spike is drawn"
+    assert np.isnan(np.asarray(fig.data[2].y)[x == 7_778]).all(), "the gap is drawn"
+    # smoothing saw every point: the drawn smoothed values are those of the full curve
+    full = F.smooth_ema(train, 0.9)
+    np.testing.assert_allclose(smooth.y, full[x - 1])
+    # the same lowest and highest values as the full curve
+    assert np.min(raw.y) == np.min(train) and np.max(fig.data[2].y[np.isfinite(fig.data[2].y)]) == np.nanmax(val)
+
+
+def test_short_runs_are_drawn_whole_and_max_points_is_checked():
+    fig = F.loss_curves_figure(np.arange(1500), {"train": np.ones(1500)})
+    assert len(fig.data[0].x) == 1500
+    with pytest.raises(ValueError, match=r"`max_points` must be a whole number >= 1.*max_points=0"):
+        F.loss_curves_figure([1, 2], {"train": [1, 2]}, max_points=0)
+    fig = F.compare_curves_figure([{"label": "a", "epochs": np.arange(9000), "values": np.arange(9000.0)}],
+                                  "loss", max_points=500)
+    assert len(fig.data[0].x) <= 500 and fig.data[0].x[-1] == 8999
+
+
 def test_loss_curves_validation():
     with pytest.raises(ValueError, match=r"`series\['validation'\]` needs one value per epoch.*shape=\(2,\)"):
         F.loss_curves_figure([1, 2, 3], {"train": [1, 2, 3], "validation": [1, 2]})
