@@ -1,4 +1,9 @@
-"""Interfaces: what each interface learned, over time, scrubbable by epoch."""
+"""Interfaces: what each interface learned, over time, scrubbable by epoch.
+
+The views sit in tabs, and only the open tab is computed and drawn: a browser
+redrawing ten live charts every second took most of a core, which on a small
+machine it took from training (bench/app.py).
+"""
 
 import numpy as np
 import streamlit as st
@@ -8,36 +13,56 @@ from pages import _ui
 s = _ui.page_session()
 st.title("Interfaces")
 
+VIEWS = ["Weights", "Outputs", "Energy", "Input plane"]
+
 history = _ui.need_history(s)
 if history is not None:
+    from infoif.plane import is_planar
+
     probed_epochs = [h.epoch for h in history if h.has_probes]
-    follow = st.toggle("Follow the latest epoch", value=True, key="if_follow",
-                       help="Off: scrub back through history with the slider.")
-    if len(probed_epochs) > 1 and not follow:
-        st.select_slider("Epoch", probed_epochs, value=probed_epochs[-1], key="if_epoch")
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        follow = st.toggle("Follow the latest epoch", value=True, key="if_follow",
+                           help="Off: scrub back through history with the slider.")
+        if len(probed_epochs) > 1 and not follow:
+            st.select_slider("Epoch", probed_epochs, value=probed_epochs[-1], key="if_epoch")
     n = s.spec.num_interfaces
-    focus = st.selectbox("Interface for the distribution bands", range(n), format_func=lambda i: f"if {i}",
-                         key="if_focus")
+    with right:
+        st.selectbox("Interface for the distribution bands", range(n), format_func=lambda i: f"if {i}",
+                     key="if_focus")
+    views = VIEWS if is_planar(s.dataset) else VIEWS[:-1]
+    if st.session_state.get("if_view") not in views:
+        st.session_state.pop("if_view", None)  # e.g. "Input plane" kept from a 2-D dataset
+    tabs = dict(zip(views, st.tabs(views, key="if_view", on_change="rerun")))
 
 
-def render():
-    from infoif import figures as fig
-    from infoif.plane import is_planar, plane_view
-
+def _chosen():
+    """(run, probed snapshots, the chosen snapshot), or None before the first measurement."""
     run = s.current_run(create=False)
     history = run.history if run is not None else ()
     probed = [h for h in history if h.has_probes]
     if not probed:
         st.info("The first measurement arrives within a second of training.")
-        return
+        return None
     by_epoch = {h.epoch: h for h in probed}
     chosen = st.session_state.get("if_epoch") if not st.session_state.get("if_follow", True) else None
     snap = by_epoch.get(chosen, probed[-1])
-    p = snap.probes
-    epochs = np.array([h.epoch for h in probed])
     st.caption(f"Epoch **{snap.epoch}** of {history[-1].epoch} · {len(probed)} measurements · "
-               f"probe batch of {p.energy_curve.shape[0]} validation samples · run `{run.id}`")
+               f"probe batch of {snap.probes.energy_curve.shape[0]} validation samples · run `{run.id}`")
+    return run, probed, snap
 
+
+def _epochs(probed):
+    return np.array([h.epoch for h in probed])
+
+
+def weights():
+    from infoif import figures as fig
+
+    got = _chosen()
+    if got is None:
+        return
+    run, probed, snap = got
     with_kernels = next((h for h in reversed(probed) if h.epoch <= snap.epoch and h.probes.kernels is not None),
                         None) or next(h for h in reversed(probed) if h.probes.kernels is not None)
     a, b = st.columns([3, 2])
@@ -47,49 +72,88 @@ def render():
         _ui.chart(fig.kernel_heatmaps_figure(with_kernels.probes.kernels, s.dataset.feature_names),
                   "if_kernels", "kernels.csv")
     with b:
-        _ui.chart(fig.similarity_figure(p.similarity), "if_similarity", "similarity.csv")
-
+        _ui.chart(fig.similarity_figure(snap.probes.similarity), "if_similarity", "similarity.csv")
+    focus = st.session_state.get("if_focus", 0)
     c, d = st.columns(2)
     with c:
-        _ui.chart(fig.kernel_norm_figure(epochs, np.stack([h.probes.kernel_norm for h in probed])),
+        _ui.chart(fig.kernel_norm_figure(_epochs(probed), np.stack([h.probes.kernel_norm for h in probed])),
                   "if_norms", "kernel_norms.csv")
     with d:
-        _ui.chart(fig.output_histograms_figure(run.trainer.hist_edges, p.output_hist, snap.epoch),
-                  "if_histograms", "output_histograms.csv")
-
-    focus = st.session_state.get("if_focus", 0)
-    e, f = st.columns(2)
-    with e:
-        _ui.chart(fig.distribution_bands_figure(epochs, np.stack([h.probes.kernel_bands for h in probed]),
+        _ui.chart(fig.distribution_bands_figure(_epochs(probed), np.stack([h.probes.kernel_bands for h in probed]),
                                                 interface=focus, title=f"Weights of if {focus}"),
                   "if_weight_bands", "weight_bands.csv")
-    with f:
-        _ui.chart(fig.distribution_bands_figure(epochs, np.stack([h.probes.output_bands for h in probed]),
+
+
+def outputs():
+    from infoif import figures as fig
+
+    got = _chosen()
+    if got is None:
+        return
+    run, probed, snap = got
+    focus = st.session_state.get("if_focus", 0)
+    c, d = st.columns(2)
+    with c:
+        _ui.chart(fig.output_histograms_figure(run.trainer.hist_edges, snap.probes.output_hist, snap.epoch),
+                  "if_histograms", "output_histograms.csv")
+    with d:
+        _ui.chart(fig.distribution_bands_figure(_epochs(probed), np.stack([h.probes.output_bands for h in probed]),
                                                 interface=focus, title=f"Outputs of if {focus}"),
                   "if_output_bands", "output_bands.csv")
 
+
+def energy():
+    from infoif import figures as fig
+
+    got = _chosen()
+    if got is None:
+        return
+    run, probed, snap = got
     g, h = st.columns(2)
     with g:
-        _ui.chart(fig.energy_curves_figure(p.energy_curve, s.spec.leak, snap.epoch), "if_energy",
+        _ui.chart(fig.energy_curves_figure(snap.probes.energy_curve, s.spec.leak, snap.epoch), "if_energy",
                   "energy_curves.csv")
     with h:
-        _ui.chart(fig.final_energy_figure(epochs, np.stack([x.probes.energy_final for x in probed])),
+        _ui.chart(fig.final_energy_figure(_epochs(probed), np.stack([x.probes.energy_final for x in probed])),
                   "if_final_energy", "final_energy.csv")
 
-    if is_planar(s.dataset):
-        view = plane_view(run.trainer.model, s.dataset, s.frame, resolution=40)
-        d = s.dataset
-        raw = s.frame[list(d.raw_feature_columns)].to_numpy(dtype=float)
-        labels = s.frame[s.settings.target].to_numpy()
-        i, j = st.columns([2, 3])
-        with i:
-            _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task,
-                                                  x_name=view.x_name, y_name=view.y_name),
-                      "if_surface", "decision_surface.csv")
-        with j:
-            _ui.chart(fig.interface_response_figure(view.xx, view.yy, view.responses), "if_plane",
-                      "interface_responses.csv")
+
+def input_plane():
+    from infoif import figures as fig
+    from infoif.plane import plane_view
+
+    run = s.current_run(create=False)
+    if run is None or not run.history:
+        st.info("The first measurement arrives within a second of training.")
+        return
+    view = plane_view(run.trainer.model, s.dataset, s.frame, resolution=40)
+    d = s.dataset
+    raw = s.frame[list(d.raw_feature_columns)].to_numpy(dtype=float)
+    labels = s.frame[s.settings.target].to_numpy()
+    st.caption(f"The latest weights (epoch {run.history[-1].epoch}) over the input plane, as in "
+               "TensorFlow Playground: the model's prediction, and each interface's mean output.")
+    i, j = st.columns([2, 3])
+    with i:
+        _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task,
+                                              x_name=view.x_name, y_name=view.y_name),
+                  "if_surface", "decision_surface.csv")
+    with j:
+        _ui.chart(fig.interface_response_figure(view.xx, view.yy, view.responses), "if_plane",
+                  "interface_responses.csv")
 
 
-if history is not None or _ui.is_training(s):  # go live as soon as training starts
-    _ui.live(render, s)
+RENDER = {"Weights": weights, "Outputs": outputs, "Energy": energy, "Input plane": input_plane}
+
+if history is not None:
+    for name, tab in tabs.items():
+        if tab.open:
+            with tab:
+                _ui.live(RENDER[name], s)
+elif _ui.is_training(s):
+
+    def _tabs_once_history_exists():
+        run = s.current_run(create=False)
+        if run is not None and run.history:
+            st.rerun()  # the whole page, now with its tabs
+
+    _ui.live(_tabs_once_history_exists, s)

@@ -105,11 +105,14 @@ def test_every_page_opens_before_training(at, page):
     assert at.title, f"{page} has no title"
 
 
+def chart_titles(at):
+    return [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+
+
 def test_every_page_after_training_holds_its_charts(at):
     train(at, epochs=8)
     expected = {
         "pages/train.py": 2,  # loss, metric
-        "pages/interfaces.py": 10,  # kernels, similarity, norms, histograms, 2 bands, energy, final, surface, plane
         "pages/information.py": 1,
         "pages/compare.py": 1,  # overlaid curves (one run)
     }
@@ -119,6 +122,23 @@ def test_every_page_after_training_holds_its_charts(at):
         assert not at.exception, (page, at.exception)
         figs = figures(at)
         assert len(figs) >= count, (page, len(figs))
+    # the Interfaces page draws only its open tab
+    at.switch_page("pages/interfaces.py")
+    at.run()
+    assert [t.label for t in at.tabs] == ["Weights", "Outputs", "Energy", "Input plane"]
+    tabs = {
+        None: ["Kernels", "Kernel similarity", "Kernel norms", "Weights of if 0"],  # the first tab opens
+        "Outputs": ["Output histograms · epoch 8", "Outputs of if 0"],
+        "Energy": ["Energy E[b] · epoch 8", "Final energy per interface"],
+        "Input plane": ["Decision surface", "Interfaces over the input plane"],
+        "Weights": ["Kernels", "Kernel similarity", "Kernel norms", "Weights of if 0"],
+    }
+    for tab, titles in tabs.items():
+        if tab is not None:
+            at.session_state["if_view"] = tab
+            at.run()
+        assert not at.exception, (tab, at.exception)
+        assert chart_titles(at) == titles, tab
     at.switch_page("pages/train.py")
     at.run()
     loss = figures(at)[0]
@@ -134,6 +154,8 @@ def test_interfaces_page_shows_one_trace_per_interface(at):
     assert not at.exception, at.exception
     train(at, epochs=5)
     at.switch_page("pages/interfaces.py")
+    at.run()
+    at.session_state["if_view"] = "Energy"
     at.run()
     assert not at.exception, at.exception
     figs = figures(at)
@@ -253,6 +275,24 @@ def test_sample_switch_and_target_change(at):
     at.selectbox(key="data_target").set_value(numeric_target).run()
     assert not at.exception, at.exception
     assert session(at).dataset.task == "regression"
+
+
+def test_interfaces_tabs_follow_the_dataset(at):
+    train(at, epochs=3)
+    at.switch_page("pages/interfaces.py")
+    at.run()
+    at.session_state["if_view"] = "Input plane"
+    at.run()
+    assert "Decision surface" in chart_titles(at)
+    at.switch_page("pages/data.py")
+    at.run()
+    at.selectbox(key="data_sample").set_value("Iris").run()
+    train(at, epochs=3)
+    at.switch_page("pages/interfaces.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs] == ["Weights", "Outputs", "Energy"], "4 features: no input plane"
+    assert chart_titles(at)[0] == "Kernels", "the stale Input plane choice falls back to the first tab"
 
 
 def test_link_settings_are_applied_and_bad_ones_explained():

@@ -206,9 +206,16 @@ def test_main_journey(server, browser, tmp_path):
     page.wait_for_timeout(2500)
     assert sidebar_epoch(page) > first_epoch, "the sidebar status follows training"
     assert caption.inner_text() != first_caption, "Interfaces charts refresh while training runs"
-    assert page.locator(".js-plotly-plot").count() >= 8
+    assert page.locator(".js-plotly-plot").count() == 4, "only the open tab (Weights) is drawn"
     no_errors(page)
     shot(page, "4-interfaces")
+    # the uploaded data has two features: Playground's view of the input plane, in its own tab
+    wait_idle(page)
+    page.get_by_role("tab", name="Input plane").click()
+    page.wait_for_selector("text=Interfaces over the input plane", timeout=30_000)
+    wait_idle(page)
+    no_errors(page)
+    shot(page, "4b-input-plane")
 
     goto_page(page, "Information plane")
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
