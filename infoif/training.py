@@ -456,6 +456,7 @@ class Trainer:
         self._backup_fn, self._restore_fn = backup, restore
         self._chunk_steps = 32
         self._epochs_per_call = 1
+        self._epoch_seconds = 0.0  # of the last fused call, per epoch
         self._prepared = True
 
     def _wait_for_permission(self) -> bool:
@@ -540,6 +541,10 @@ class Trainer:
     def _run_fused(self, n: int, bs: int, steps: int) -> bool:
         """Several whole epochs in one compiled call, sized to about CHUNK_SECONDS."""
         k = 1 if self._in_step_epoch else self._epochs_per_call
+        if k > 1 and self._epoch_seconds > 0:
+            # end the call at the epoch where the next probe falls due, as one epoch per call would
+            due_in = self.probe_config.interval(self._probe_cost) - self._since_probe
+            k = 1 if not due_in > 0 else max(1, min(k, math.ceil(due_in / self._epoch_seconds)))
         budget = self._control.budget
         if budget is not None:
             k = max(1, min(k, budget))
@@ -552,6 +557,7 @@ class Trainer:
         count = len(columns["loss"])
         if not self._in_step_epoch:  # a lone step says little about the speed
             per_epoch = (ended - began) / count
+            self._epoch_seconds = per_epoch
             self._epochs_per_call = int(min(1024, max(1, CHUNK_SECONDS / max(per_epoch, 1e-6))))
             self._chunk_steps = self._adapt_chunk(per_epoch, steps)  # grown too slow: chunk next time
         rows = [{name: col[i] for name, col in columns.items()} for i in range(count)]
