@@ -9,16 +9,9 @@ they read widgets, call `infoif`, and draw figures built by `infoif.figures`.
 
 import gc
 import importlib
-import sys
 import threading
 
 import streamlit as st
-
-# Training runs in a thread beside Streamlit's. Each epoch it goes back and forth
-# to TensorFlow a few times and must win the GIL back each time; with the default
-# 5 ms switch interval a busy page made every hand-back wait that long (measured:
-# 27 epochs/s against ~300 with nobody watching). A 0.5 ms interval hands it back fast.
-sys.setswitchinterval(0.0005)
 
 st.set_page_config(page_title="InfoIF Lab", page_icon=":material/hub:", layout="wide")
 
