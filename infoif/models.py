@@ -129,20 +129,30 @@ class InterfaceProbe:
                 f"named 'interfaces' and 'reservoir'. Received layers: {layer_names}"
             ) from None
         self.model = model
-        self._forward = self._eager_forward
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            # Eagerly, the reservoir's log-depth scan is ~1,000 small ops of Python
-            # dispatch (6.8 ms for 100 samples, holding the GIL all along); compiled
-            # once it is one call (0.27 ms) that leaves the GIL to the UI.
-            # One trace per batch size (the scan needs a static length); the probe
-            # batch is fixed for a run, so that is one trace.
-            self._forward = tf.function(self._eager_forward, reduce_retracing=False)
+        self._compiled = {}  # batch shape -> compiled forward (TensorFlow backend)
 
     def _eager_forward(self, x):
         t = self.interfaces(x)
         return t, self.reservoir.integrate(t)
+
+    def _forward(self, x: np.ndarray):
+        """Eagerly, the reservoir's log-depth scan is ~1,000 small ops of Python
+        dispatch (6.8 ms for 100 samples, holding the GIL all along); compiled it is
+        one call (0.27 ms) that leaves the GIL to the user interface. The scan needs
+        a static length, so there is one compiled function per batch shape (a run's
+        probe batch is fixed: one), made explicitly so that TensorFlow does not warn
+        about retracing when many runs each compile theirs."""
+        if keras.backend.backend() != "tensorflow":
+            return self._eager_forward(keras.ops.convert_to_tensor(x))
+        import tensorflow as tf
+
+        fn = self._compiled.get(x.shape)
+        if fn is None:
+            if len(self._compiled) >= 8:
+                self._compiled.clear()
+            fn = tf.function(self._eager_forward).get_concrete_function(tf.TensorSpec(x.shape, tf.float32))
+            self._compiled[x.shape] = fn
+        return fn(tf.constant(x))
 
     @property
     def num_interfaces(self) -> int:
@@ -154,7 +164,7 @@ class InterfaceProbe:
 
     def __call__(self, x) -> tuple[np.ndarray, np.ndarray]:
         """(outputs `(batch, N, units)`, energy curve `E` `(batch, N)`) for `x`."""
-        t, energy = self._forward(keras.ops.convert_to_tensor(np.asarray(x, dtype=np.float32)))
+        t, energy = self._forward(np.asarray(x, dtype=np.float32))
         return (
             np.asarray(keras.ops.convert_to_numpy(t), dtype=np.float32),
             np.asarray(keras.ops.convert_to_numpy(energy), dtype=np.float32),

@@ -382,55 +382,43 @@ class Trainer:
         self.probe(self.x_probe)  # traces the compiled probe here, not inside the first measurement
         saved = [tf.Variable(v, trainable=False) for v in model.weights]
 
-        @tf.function(
-            input_signature=[tf.TensorSpec([None, None], tf.int32)],
-            reduce_retracing=True,
-        )
-        def train_chunk(batches):
+        # Plain functions, traced inline wherever they are used; the tf.function
+        # wrappers below are for calling them on their own.
+        def train_batches(batches):
             for i in tf.range(tf.shape(batches)[0]):
                 idx = batches[i]
                 model.train_step((tf.gather(x, idx), tf.gather(y, idx)))
             return tf.constant(0)
 
-        @tf.function
-        def end_epoch():
+        def evaluate():
             train = model.get_metrics_result()
             for metric in model.metrics:
                 metric.reset_state()
             val = model.test_step((x_val, y_val))
             return train, val
 
-        @tf.function
         def backup():
             for b, v in zip(saved, model.weights):
                 b.assign(v)
+            return tf.constant(0)
 
-        @tf.function
         def restore():
             for b, v in zip(saved, model.weights):
                 v.assign(b)
+            return tf.constant(0)
 
         def one_epoch(batches):
             backup()
             for metric in model.metrics:
                 metric.reset_state()
-            train_chunk(batches)
-            train, val = end_epoch()
+            train_batches(batches)
+            train, val = evaluate()
             values = {k: tf.cast(v, tf.float32) for k, v in train.items()}
             values.update({f"val_{k}": tf.cast(v, tf.float32) for k, v in val.items()})
             finite = tf.math.is_finite(values["loss"]) & tf.math.is_finite(values["val_loss"])
-
-            def roll_back():
-                restore()
-                return tf.constant(0)
-
-            tf.cond(finite, lambda: tf.constant(0), roll_back)
+            tf.cond(finite, lambda: tf.constant(0), restore)  # a diverged epoch is rolled back
             return values, finite
 
-        @tf.function(
-            input_signature=[tf.TensorSpec([None, None, None], tf.int32)],
-            reduce_retracing=True,
-        )
         def run_epochs(all_batches):
             # Small data: several epochs per call (all_batches is (epochs, steps,
             # batch)), so the thread crosses into TensorFlow, and back for the
@@ -452,6 +440,14 @@ class Trainer:
             _, finite, arrays = tf.while_loop(more, body, (tf.constant(1), finite, arrays))
             return {name: a.stack() for name, a in arrays.items()}, finite
 
+        batches_2d = [tf.TensorSpec([None, None], tf.int32)]
+        train_chunk = tf.function(train_batches, input_signature=batches_2d)
+        end_epoch = tf.function(evaluate)
+        backup, restore = tf.function(backup), tf.function(restore)
+        run_epochs = tf.function(run_epochs, input_signature=[tf.TensorSpec([None, None, None], tf.int32)])
+        # Trace both paths now, so that the first epochs (and their timing) do not pay for it.
+        for fn in (train_chunk, end_epoch, backup, restore, run_epochs):
+            fn.get_concrete_function()
         self._train_chunk, self._end_epoch, self._run_epochs = train_chunk, end_epoch, run_epochs
         self._backup_fn, self._restore_fn = backup, restore
         self._chunk_steps = 32
@@ -497,7 +493,9 @@ class Trainer:
         n = len(self.dataset.x_train)
         bs = min(self._batch_size, n)
         steps = math.ceil(n / bs)
-        if steps <= self._chunk_steps and not self._control.paused:
+        # Fused when at least two epochs fit in one call: an epoch near CHUNK_SECONDS
+        # gains nothing from it, and would flip between the two paths.
+        if 2 * steps <= self._chunk_steps and (self._in_step_epoch or not self._control.paused):
             return self._run_fused(n, bs, steps)
         batches = self._batch_order(n, bs, steps)
 
