@@ -52,8 +52,9 @@ def _chosen():
     return run, probed, snap
 
 
-def _epochs(probed):
-    return np.array([h.epoch for h in probed])
+def _series(probed, field: str):
+    """(epochs, values stacked over epochs) of one probe field, for the over-time charts."""
+    return np.array([h.epoch for h in probed]), np.stack([getattr(h.probes, field) for h in probed])
 
 
 def weights():
@@ -76,10 +77,10 @@ def weights():
     focus = st.session_state.get("if_focus", 0)
     c, d = st.columns(2)
     with c:
-        _ui.chart(fig.kernel_norm_figure(_epochs(probed), np.stack([h.probes.kernel_norm for h in probed])),
+        _ui.chart(fig.kernel_norm_figure(*_series(probed, "kernel_norm")),
                   "if_norms", "kernel_norms.csv")
     with d:
-        _ui.chart(fig.distribution_bands_figure(_epochs(probed), np.stack([h.probes.kernel_bands for h in probed]),
+        _ui.chart(fig.distribution_bands_figure(*_series(probed, "kernel_bands"),
                                                 interface=focus, title=f"Weights of if {focus}"),
                   "if_weight_bands", "weight_bands.csv")
 
@@ -97,7 +98,7 @@ def outputs():
         _ui.chart(fig.output_histograms_figure(run.trainer.hist_edges, snap.probes.output_hist, snap.epoch),
                   "if_histograms", "output_histograms.csv")
     with d:
-        _ui.chart(fig.distribution_bands_figure(_epochs(probed), np.stack([h.probes.output_bands for h in probed]),
+        _ui.chart(fig.distribution_bands_figure(*_series(probed, "output_bands"),
                                                 interface=focus, title=f"Outputs of if {focus}"),
                   "if_output_bands", "output_bands.csv")
 
@@ -114,7 +115,7 @@ def energy():
         _ui.chart(fig.energy_curves_figure(snap.probes.energy_curve, s.spec.leak, snap.epoch), "if_energy",
                   "energy_curves.csv")
     with h:
-        _ui.chart(fig.final_energy_figure(_epochs(probed), np.stack([x.probes.energy_final for x in probed])),
+        _ui.chart(fig.final_energy_figure(*_series(probed, "energy_final")),
                   "if_final_energy", "final_energy.csv")
 
 
