@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PlaneView", "is_planar", "plane_view"]
+__all__ = ["PlaneView", "PlaneGrid", "is_planar", "plane_grid", "evaluate_plane", "plane_view"]
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,19 @@ def is_planar(dataset) -> bool:
     return len(columns) == 2 and getattr(dataset, "input_dim", 0) == 2
 
 
-def plane_view(model, dataset, frame: pd.DataFrame, resolution: int = 40, margin: float = 0.1) -> PlaneView:
-    """Evaluates the model and its interfaces on a `resolution` x `resolution` grid."""
-    import keras
+@dataclass(frozen=True)
+class PlaneGrid:
+    """A run's fixed grid over the input plane: axes in raw units and the prepared features."""
 
+    xx: np.ndarray
+    yy: np.ndarray
+    features: np.ndarray  # (G*G, 2) float32, through the dataset's own preparation
+    x_name: str
+    y_name: str
+
+
+def plane_grid(dataset, frame: pd.DataFrame, resolution: int = 40, margin: float = 0.1) -> PlaneGrid:
+    """A `resolution` x `resolution` grid over the two raw feature columns, with a margin."""
     if not is_planar(dataset):
         raise ValueError(
             "The input-plane view needs a dataset with exactly two numeric features. "
@@ -54,14 +63,27 @@ def plane_view(model, dataset, frame: pd.DataFrame, resolution: int = 40, margin
     gx, gy = np.meshgrid(xx, yy)  # (G, G), row j = yy[j]
     grid = pd.DataFrame({x_name: gx.ravel(), y_name: gy.ravel()})
     features = np.asarray(dataset.transform(grid), np.float32)
+    return PlaneGrid(xx, yy, features, x_name, y_name)
 
-    prediction = keras.ops.convert_to_numpy(model(features, training=False))
+
+def evaluate_plane(model, dataset, grid: PlaneGrid) -> PlaneView:
+    """The model's prediction and each interface's mean output over a `PlaneGrid`."""
+    import keras
+
+    resolution = len(grid.xx)
+    prediction = keras.ops.convert_to_numpy(model(grid.features, training=False))
     if dataset.task == "multiclass":
         z = prediction.argmax(axis=1).astype(float)
     else:
         z = prediction[:, 0]
     if dataset.task == "regression" and getattr(dataset, "target_std", None):
         z = z * dataset.target_std + dataset.target_mean
-    outputs = keras.ops.convert_to_numpy(model.get_layer("interfaces")(features))  # (G*G, N, units)
+    outputs = keras.ops.convert_to_numpy(model.get_layer("interfaces")(grid.features))  # (G*G, N, units)
     responses = outputs.mean(axis=2).T.reshape(-1, resolution, resolution)
-    return PlaneView(xx, yy, z.reshape(resolution, resolution), responses, x_name, y_name)
+    return PlaneView(grid.xx, grid.yy, np.asarray(z, np.float32).reshape(resolution, resolution),
+                     np.asarray(responses, np.float32), grid.x_name, grid.y_name)
+
+
+def plane_view(model, dataset, frame: pd.DataFrame, resolution: int = 40, margin: float = 0.1) -> PlaneView:
+    """Evaluates the model and its interfaces on a `resolution` x `resolution` grid."""
+    return evaluate_plane(model, dataset, plane_grid(dataset, frame, resolution, margin))

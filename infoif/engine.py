@@ -1,0 +1,195 @@
+"""The compiled TensorFlow part of training one model: no threads, no control, no history.
+
+Why not `model.fit`: on Playground-sized data a `fit()` epoch costs about
+30 ms of Keras overhead against a few milliseconds of maths. The engine calls
+the model's own `train_step` inside long-lived `tf.function`s instead: the
+model, loss, metrics and optimizer are all Keras', only the loop is ours.
+
+Two paths, both traced once per engine:
+
+* `run_epochs(batches)`: several whole epochs in one `tf.while_loop` call,
+  each with its validation, and an in-graph rollback of an epoch whose loss
+  is not finite (the loop ends there). For small data.
+* `begin_epoch()`, `train_chunk(batches)`..., `end_epoch()`: one epoch in
+  chunks of steps, so that a caller regains control every ~0.1 s on data of
+  any size (a stop mid-epoch calls `rollback()`).
+
+Before every epoch the weights *and* the optimizer's slots are backed up in
+graph, so a rolled-back epoch leaves no trace, and `state()` can always give
+the state at the last finished epoch, even in the middle of one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Engine", "Y_DTYPES"]
+
+Y_DTYPES = {"regression": np.float32, "binary": np.float32, "multiclass": np.int64}
+
+
+def _state_variables(model):
+    """Variables whose values make the training state: weights, then the optimizer's slots and
+    iteration count (its learning rate is a setting, kept apart)."""
+    optimizer = [v for v in model.optimizer.variables if not v.path.endswith("learning_rate")]
+    return list(model.weights) + optimizer
+
+
+class Engine:
+    """Compiled training of one built, compiled Keras model on in-memory arrays.
+
+    Args:
+        model: a compiled model (from `infoif.models.build_model`).
+        dataset: anything with x_train, y_train, x_val, y_val and task.
+    """
+
+    def __init__(self, model, dataset):
+        self.model = model
+        self.dataset = dataset
+        self.n_train = int(len(dataset.x_train))
+        self._prepared = False
+        self.mid_epoch = False
+
+    def prepare(self) -> None:
+        """Tensors and compiled functions (traced here, so the first epochs do not pay for it)."""
+        if self._prepared:
+            return
+        import tensorflow as tf
+
+        model, ds = self.model, self.dataset
+        # The compiled functions close over locals only (never `self`), so an
+        # abandoned engine is not kept alive by its own functions.
+        y_dtype = Y_DTYPES[ds.task]
+        x = tf.constant(np.asarray(ds.x_train, np.float32))
+        y = tf.constant(np.asarray(ds.y_train).astype(y_dtype))
+        x_val = tf.constant(np.asarray(ds.x_val, np.float32))
+        y_val = tf.constant(np.asarray(ds.y_val).astype(y_dtype))
+        model.optimizer.build(model.trainable_variables)
+        variables = _state_variables(model)
+        saved = [tf.Variable(v, trainable=False) for v in variables]
+
+        def train_batches(batches):
+            for i in tf.range(tf.shape(batches)[0]):
+                idx = batches[i]
+                model.train_step((tf.gather(x, idx), tf.gather(y, idx)))
+            return tf.constant(0)
+
+        def evaluate():
+            train = model.get_metrics_result()
+            for metric in model.metrics:
+                metric.reset_state()
+            val = model.test_step((x_val, y_val))
+            return train, val
+
+        def backup():
+            for b, v in zip(saved, variables):
+                b.assign(v)
+            return tf.constant(0)
+
+        def restore():
+            for b, v in zip(saved, variables):
+                v.assign(b)
+            return tf.constant(0)
+
+        def begin():
+            backup()
+            for metric in model.metrics:
+                metric.reset_state()
+            return tf.constant(0)
+
+        def one_epoch(batches):
+            begin()
+            train_batches(batches)
+            train, val = evaluate()
+            values = {k: tf.cast(v, tf.float32) for k, v in train.items()}
+            values.update({f"val_{k}": tf.cast(v, tf.float32) for k, v in val.items()})
+            finite = tf.math.is_finite(values["loss"]) & tf.math.is_finite(values["val_loss"])
+            tf.cond(finite, lambda: tf.constant(0), restore)  # a diverged epoch is rolled back
+            return values, finite
+
+        def run_epochs(all_batches):
+            # all_batches is (epochs, steps, batch): the thread crosses into
+            # TensorFlow, and back for the GIL, once per call rather than once
+            # per epoch. Ends after the first epoch whose loss is not finite.
+            k = tf.shape(all_batches)[0]
+            values, finite = one_epoch(all_batches[0])
+            arrays = {name: tf.TensorArray(tf.float32, size=0, dynamic_size=True).write(0, v)
+                      for name, v in values.items()}
+
+            def more(e, finite, arrays):
+                return (e < k) & finite
+
+            def body(e, finite, arrays):
+                values, finite = one_epoch(all_batches[e])
+                return e + 1, finite, {name: a.write(e, values[name]) for name, a in arrays.items()}
+
+            _, finite, arrays = tf.while_loop(more, body, (tf.constant(1), finite, arrays))
+            return {name: a.stack() for name, a in arrays.items()}, finite
+
+        batches_2d = [tf.TensorSpec([None, None], tf.int32)]
+        self._train_chunk = tf.function(train_batches, input_signature=batches_2d)
+        self._end_epoch = tf.function(evaluate)
+        self._begin = tf.function(begin)
+        self._restore = tf.function(restore)
+        self._run_epochs = tf.function(run_epochs, input_signature=[tf.TensorSpec([None, None, None], tf.int32)])
+        for fn in (self._train_chunk, self._end_epoch, self._begin, self._restore, self._run_epochs):
+            fn.get_concrete_function()
+        self._variables, self._saved = variables, saved
+        self._prepared = True
+
+    # ------------------------------------------------------------ paths
+
+    def run_epochs(self, all_batches: np.ndarray) -> tuple[list[dict], bool]:
+        """Whole epochs, `all_batches` of shape (epochs, steps, batch): their metrics, oldest
+        first, and whether the last one was finite (if not, it was rolled back)."""
+        values, finite = self._run_epochs(all_batches)
+        columns = {name: v.numpy().tolist() for name, v in values.items()}
+        count = len(columns["loss"])
+        return [{name: col[i] for name, col in columns.items()} for i in range(count)], bool(finite)
+
+    def begin_epoch(self) -> None:
+        self._begin()
+        self.mid_epoch = True
+
+    def train_chunk(self, batches: np.ndarray) -> None:
+        self._train_chunk(batches)
+
+    def end_epoch(self) -> tuple[dict, bool]:
+        """Ends a chunked epoch: its metrics, and whether they are finite (if not, rolled back)."""
+        train, val = self._end_epoch()
+        values = {k: float(v) for k, v in train.items()}
+        values.update({f"val_{k}": float(v) for k, v in val.items()})
+        finite = bool(np.isfinite(values["loss"]) and np.isfinite(values["val_loss"]))
+        if not finite:
+            self._restore()
+        self.mid_epoch = False
+        return values, finite
+
+    def rollback(self) -> None:
+        """Undoes the epoch in progress (weights and optimizer)."""
+        if self.mid_epoch:
+            self._restore()
+            self.mid_epoch = False
+
+    # ------------------------------------------------------------ state
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.model.optimizer.learning_rate.assign(float(lr))
+
+    def state(self) -> list[np.ndarray]:
+        """Weights and optimizer state at the last finished epoch (a copy)."""
+        self.model.optimizer.build(self.model.trainable_variables)  # no-op once built
+        source = self._saved if (self._prepared and self.mid_epoch) else _state_variables(self.model)
+        return [np.array(v.numpy()) for v in source]
+
+    def load_state(self, arrays: list[np.ndarray]) -> None:
+        """Sets weights and optimizer state from `state()`'s output (before or after `prepare`)."""
+        self.model.optimizer.build(self.model.trainable_variables)
+        variables = _state_variables(self.model)
+        if len(arrays) != len(variables) or any(tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, variables)):
+            raise ValueError(
+                "The saved state does not fit this model: "
+                f"{[tuple(a.shape) for a in arrays]} against {[tuple(v.shape) for v in variables]}."
+            )
+        for a, v in zip(arrays, variables):
+            v.assign(a)

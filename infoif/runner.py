@@ -1,0 +1,363 @@
+"""One run's training loop, one compiled call at a time: engine + control + history + probes.
+
+A `Runner` owns a model. Its owner (a `Trainer` thread, or a worker process
+of the training service that may hold several runners and take turns) calls
+`advance()` repeatedly: each call runs one compiled call of about
+`CHUNK_SECONDS` (several whole epochs on small data, part of an epoch on
+large data), records the finished epochs, and returns. Between two calls the
+owner applies control verbs with `command()`, so a verb never races a call in
+flight: once `pause` is applied no further epoch is recorded, and `step`
+records exactly one.
+
+Every recorded epoch goes to the `History`, and to the store's writer when
+the runner has one (`sink`), which also receives a checkpoint of the weights
+and optimizer state about once a second, and at every pause, stop and end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from infoif.control import Control
+from infoif.history import History, Snapshot, Thinned
+from infoif.probes import ProbeConfig, Probes, histogram_edges, measure
+from infoif.spec import ModelSpec
+
+__all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
+
+CHUNK_SECONDS = 0.1  # target duration of one compiled call
+CHECKPOINT_SECONDS = 1.0  # a crash loses at most about this much training (plus the writer's lag)
+YOUNG_SECONDS, YOUNG_FLUSH = 3.0, 0.2  # a young run is written more often, so its first epochs show at once
+
+
+@dataclass
+class Checkpoint:
+    """Everything needed to continue a run exactly where it was, at an epoch boundary."""
+
+    epoch: int
+    time: float
+    state: list  # numpy arrays: weights, then optimizer slots (Engine.state())
+    rng_state: dict  # the batch-order generator's bit_generator.state
+    learning_rate: float
+    batch_size: int
+    gaps: list = field(default_factory=list)
+
+
+class Runner:
+    """Trains one interface model, one compiled call per `advance()`.
+
+    Args:
+        spec: the `ModelSpec`.
+        dataset: an `infoif.data.Dataset` (or anything with its arrays and task).
+        seed: seeds the initial weights, the batch order and the probe batch;
+            the same spec, data and seed give the same history.
+        batch_size: initial batch size.
+        probe_config: a `ProbeConfig`.
+        frame: the raw table, for the input-plane view on 2-D data (optional).
+        sink: the store's writer for this run (optional).
+        checkpoint: continue from this `Checkpoint` (with `history` as it was).
+        history: the run's history so far (when continuing).
+        gap: whether training was lost between the checkpoint and now (a crash): the
+            history marks the place.
+    """
+
+    def __init__(self, spec: ModelSpec, dataset, seed: int = 0, batch_size: int = 32,
+                 probe_config: ProbeConfig | None = None, frame=None, sink=None,
+                 checkpoint: Checkpoint | None = None, history: History | None = None, name: str = "run",
+                 gap: bool = False):
+        from infoif.engine import Engine
+        from infoif.models import InterfaceProbe, build_model
+
+        if not isinstance(spec, ModelSpec):
+            raise ValueError(f"`spec` must be a ModelSpec. Received: spec={spec!r}")
+        self.spec, self.dataset, self.seed, self.name = spec, dataset, int(seed), name
+        self.probe_config = probe_config or ProbeConfig()
+        self.control = Control(learning_rate=spec.learning_rate, batch_size=batch_size)
+        self.sink = sink
+        self.model = build_model(spec, dataset.input_dim, dataset.task, dataset.num_classes, seed=self.seed)
+        self.engine = Engine(self.model, dataset)
+        self.probe = InterfaceProbe(self.model)
+
+        rng = np.random.default_rng(self.seed)
+        self._order_rng = np.random.default_rng(rng.integers(2**63))
+        n_val = len(dataset.x_val)
+        pick = np.sort(rng.permutation(n_val)[: self.probe_config.probe_size])
+        self.x_probe = np.asarray(dataset.x_val[pick], np.float32)
+        self.y_probe = np.asarray(dataset.y_val[pick])
+        self.hist_edges = histogram_edges(spec.activation, self.probe.outputs(self.x_probe),
+                                          self.probe_config.hist_bins)
+        self.hist_edges.setflags(write=False)
+        self._plane_grid = _plane_grid(dataset, frame)
+
+        self.history = history if history is not None else History(self.probe_config)
+        self.epoch = 0
+        self.clock = 0.0  # seconds spent in advance(): the snapshots' time axis
+        self.train_seconds = 0.0  # of them, in compiled training calls
+        self._applied_lr = float(spec.learning_rate)
+        self._applied_bs = self.control.batch_size
+        self._since_probe = math.inf
+        self._probe_cost = 0.0
+        self._chunk_steps = 32
+        self._epochs_per_call = 1
+        self._epoch_seconds = 0.0
+        self._partial: dict | None = None  # the chunked epoch in progress
+        self._since_checkpoint = 0.0
+        if checkpoint is not None:
+            self._restore(checkpoint, gap)
+
+    # ------------------------------------------------------------ control
+
+    @property
+    def status(self) -> str:
+        return self.control.status
+
+    @property
+    def error(self) -> str | None:
+        return self.control.error
+
+    def command(self, verb: str, **kwargs) -> None:
+        """Applies a control verb between two calls, and what follows from it (a stop rolls back
+        the epoch in progress; pause and stop leave a checkpoint)."""
+        before = self.control.status
+        self.control.apply(verb, **kwargs)
+        status = self.control.status
+        if self.control.stop_requested:
+            self.control.stop_requested = False
+            self._partial = None
+            self.engine.rollback()
+        if status != before and status in ("paused", "stopped"):
+            if status == "stopped":
+                self._finish_probes()
+            self.settle()
+        elif self.sink is not None and status != before:
+            self.sink.status(self)
+
+    def settle(self) -> None:
+        """Writes everything so far, with a checkpoint, and the status (the end of a call chain)."""
+        if self.sink is not None:
+            self.sink.flush(self, self.checkpoint() if self.epoch else None)
+            self.sink.status(self)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(
+            epoch=self.epoch, time=self.clock, state=self.engine.state(),
+            rng_state=self._partial["rng_state"] if self._partial else self._order_rng.bit_generator.state,
+            learning_rate=self._applied_lr,
+            batch_size=self._applied_bs, gaps=list(self.history.gaps),
+        )
+
+    def _restore(self, ck: Checkpoint, gap: bool) -> None:
+        self.engine.load_state(ck.state)
+        self._order_rng.bit_generator.state = ck.rng_state
+        self.epoch, self.clock = int(ck.epoch), float(ck.time)
+        self._applied_lr = self.control.learning_rate = float(ck.learning_rate)
+        self._applied_bs = self.control.batch_size = int(ck.batch_size)
+        self.engine.set_learning_rate(self._applied_lr)
+        self.history.truncate(self.epoch)  # epochs written after the checkpoint are redone
+        for epoch in ck.gaps:
+            self.history.mark_gap(epoch)
+        if gap and self.epoch:
+            self.history.mark_gap(self.epoch)
+
+    # ------------------------------------------------------------ training
+
+    def prepare(self) -> None:
+        """Traces the compiled training and probe functions (else the first `advance()` does)."""
+        if not self.engine._prepared:
+            self.engine.prepare()
+            self.probe(self.x_probe)  # traces the compiled probe here, not inside the first measurement
+
+    def advance(self) -> bool:
+        """Runs one compiled call if the control wants one; False (doing nothing) otherwise."""
+        control = self.control
+        if not control.wants_work:
+            return False
+        try:
+            self.prepare()  # tracing is not training: the clock starts after it
+            started = time.perf_counter()
+            if self._partial is None:
+                self._apply_settings()
+                n = self.engine.n_train
+                bs = min(self._applied_bs, n)
+                steps = math.ceil(n / bs)
+                # Fused when at least two epochs fit in one call: an epoch near CHUNK_SECONDS
+                # gains nothing from it, and would flip between the two paths.
+                if 2 * steps <= self._chunk_steps:
+                    self._run_fused(n, bs, steps, started)
+                else:
+                    rng_state = self._order_rng.bit_generator.state  # a checkpoint mid-epoch redraws it
+                    self._partial = {"batches": self._batch_order(n, bs, steps), "done": 0, "bs": bs,
+                                     "rng_state": rng_state}
+                    self.engine.begin_epoch()
+                    self._run_chunk(started)
+            else:
+                self._run_chunk(started)
+        except Exception as exc:  # noqa: BLE001 - becomes the run's error message
+            self._partial = None
+            try:
+                self.engine.rollback()  # keep the last finished epoch's weights
+            except Exception:  # noqa: BLE001 - the error above is the one to report
+                pass
+            self.control.fail(f"Training stopped by an error: {type(exc).__name__}: {exc}")
+            self.settle()
+            return True
+        if self.control.status in ("finished", "failed") or (self.control.status == "paused"
+                                                            and not self.control.stepping):
+            self._finish_probes()
+            self.settle()
+        elif self.sink is not None and self._since_checkpoint >= (
+                YOUNG_FLUSH if self.clock < YOUNG_SECONDS else CHECKPOINT_SECONDS):
+            self._since_checkpoint = 0.0
+            self.sink.flush(self, self.checkpoint())
+        return True
+
+    def _apply_settings(self):
+        control = self.control
+        if control.changed:
+            control.changed = False
+            if control.learning_rate != self._applied_lr:
+                self._applied_lr = control.learning_rate
+                self.engine.set_learning_rate(self._applied_lr)
+            self._applied_bs = control.batch_size
+
+    def _batch_order(self, n: int, bs: int, steps: int) -> np.ndarray:
+        """One epoch's (steps, bs) sample indices; the last batch wraps around."""
+        order = self._order_rng.permutation(n)
+        order = np.concatenate([order, order[: steps * bs - n]])
+        return order.reshape(steps, bs).astype(np.int32)
+
+    def _run_fused(self, n: int, bs: int, steps: int, started: float) -> None:
+        """Several whole epochs in one compiled call, sized to about CHUNK_SECONDS."""
+        stepping = self.control.stepping
+        k = 1 if stepping else self._epochs_per_call
+        if k > 1 and self._epoch_seconds > 0:
+            # end the call at the epoch where the next probe falls due, as one epoch per call would
+            due_in = self.probe_config.interval(self._probe_cost) - self._since_probe
+            k = 1 if not due_in > 0 else max(1, min(k, math.ceil(due_in / self._epoch_seconds)))
+        allowed = self.control.epochs_allowed()
+        if allowed is not None:
+            k = max(1, min(k, allowed))
+        all_batches = np.stack([self._batch_order(n, bs, steps) for _ in range(k)])
+        began = time.perf_counter()
+        rows, finite = self.engine.run_epochs(all_batches)
+        elapsed = time.perf_counter() - began
+        if not stepping:  # a lone step says little about the speed
+            per_epoch = elapsed / len(rows)
+            self._epoch_seconds = per_epoch
+            self._epochs_per_call = int(min(1024, max(1, CHUNK_SECONDS / max(per_epoch, 1e-6))))
+            self._chunk_steps = _adapt_chunk(per_epoch, steps)  # grown too slow: chunk next time
+        self._finish_epochs(rows, finite, bs, started, elapsed)
+
+    def _run_chunk(self, started: float) -> None:
+        partial = self._partial
+        batches, done = partial["batches"], partial["done"]
+        chunk = batches[done: done + self._chunk_steps]
+        t0 = time.perf_counter()
+        self.engine.train_chunk(chunk)
+        elapsed = time.perf_counter() - t0
+        partial["done"] = done + len(chunk)
+        partial["elapsed"] = partial.get("elapsed", 0.0) + elapsed
+        self._chunk_steps = _adapt_chunk(elapsed, len(chunk))
+        if partial["done"] < len(batches):
+            self.clock += time.perf_counter() - started
+            self._since_checkpoint += time.perf_counter() - started
+            return
+        self._partial = None
+        values, finite = self.engine.end_epoch()
+        self._finish_epochs([values], finite, partial["bs"], started, partial["elapsed"])
+
+    def _finish_epochs(self, rows: list[dict], finite: bool, bs: int, started: float, train_elapsed: float):
+        """Records the epochs of one call: `rows` are their metrics, oldest first; if not
+        `finite`, the last one diverged (and was rolled back): the run fails there."""
+        self.train_seconds += train_elapsed
+        self._since_probe += train_elapsed
+        good = rows if finite else rows[:-1]
+        call_elapsed = time.perf_counter() - started
+        per_epoch = call_elapsed / len(rows)
+        base = self.clock
+        recorded = []
+        thinned = Thinned()
+        for i, values in enumerate(good):
+            metrics = dict(values, lr=self._applied_lr, batch_size=bs)
+            probes = plane = None
+            if i == len(good) - 1 and finite:
+                last_of_budget = self.control.epochs_allowed() == 1  # earlier epochs are counted
+                if self._since_probe >= self.probe_config.interval(self._probe_cost) or last_of_budget:
+                    probes, plane = self._measure()
+            snapshot = Snapshot(self.epoch + 1, base + (i + 1) * per_epoch, MappingProxyType(metrics), probes, plane)
+            thinned.extend(self.history.append(snapshot))
+            recorded.append(snapshot)
+            self.epoch += 1
+            self.control.epoch_done()
+        self.clock = base + (time.perf_counter() - started)
+        self._since_checkpoint += time.perf_counter() - started
+        if self.sink is not None:
+            self.sink.add(self, recorded, thinned)
+        if finite:
+            return
+        metrics = rows[-1]
+        bad = metrics["loss"] if not math.isfinite(metrics["loss"]) else metrics["val_loss"]
+        self.control.fail(
+            f"Training diverged at epoch {self.epoch + 1}: the loss became {bad}. "
+            f"The weights of epoch {self.epoch} were kept. Try a lower learning rate "
+            f"(it is {self._applied_lr:g})"
+            + (f" or a smaller energy penalty (it is {self.spec.penalty:g})" if self.spec.penalty else "")
+            + f", then Train continues from epoch {self.epoch}; or Reset for a fresh model."
+        )
+
+    # ------------------------------------------------------------ probes
+
+    def _measure(self) -> tuple[Probes, Any]:
+        probes = measure(self.probe, self.x_probe, self.y_probe, self.hist_edges, self.probe_config)
+        plane = self.plane_view() if self._plane_grid is not None else None
+        self._probe_cost = probes.seconds
+        self._since_probe = 0.0
+        return probes, plane
+
+    def _finish_probes(self) -> None:
+        """Makes sure the last recorded epoch carries probes."""
+        last = self.history.latest
+        if last is not None and not last.has_probes and last.epoch == self.epoch and not self.engine.mid_epoch:
+            probes, plane = self._measure()
+            thinned = self.history.attach_probes(probes, plane)
+            if self.sink is not None:
+                self.sink.add(self, [self.history.latest], thinned, replace_last=True)
+
+    def plane_view(self):
+        """The input-plane view of the current weights (2-D data with a raw table only)."""
+        from infoif.plane import evaluate_plane
+
+        return evaluate_plane(self.model, self.dataset, self._plane_grid)
+
+    # ------------------------------------------------------------ export
+
+    def export_model(self) -> bytes:
+        """The model as `.keras` bytes (call between two calls, as every verb)."""
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.keras")
+            self.model.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+
+def _adapt_chunk(seconds: float, steps: int) -> int:
+    """Steps per compiled call so that one call takes about CHUNK_SECONDS."""
+    per_step = seconds / max(steps, 1)
+    return int(min(4096, max(1, CHUNK_SECONDS / max(per_step, 1e-6))))
+
+
+def _plane_grid(dataset, frame):
+    if frame is None:
+        return None
+    from infoif.plane import is_planar, plane_grid
+
+    return plane_grid(dataset, frame) if is_planar(dataset) else None
