@@ -1,0 +1,451 @@
+"""The training service: worker processes owned by the server, a queue, and the verbs.
+
+    service = Service(home)         # or shared(): one per home in a process
+    service.start()                 # spawns the workers; they import TensorFlow in the background
+    service.train(run_id, epochs=300)
+    service.pause(run_id)           # returns once the worker has paused it
+    service.where(run_id)           # {"queued": 2} or {"worker": "w1"} or {}
+
+Runs execute in worker processes (`infoif.worker`), one per core by default
+(`INFOIF_WORKERS`). Each worker trains up to `slots` runs at once
+(`INFOIF_SLOTS`, default 2), taking turns call by call, so that a few users
+share the cores fairly and a new run starts at once even when every worker
+is busy; runs beyond `workers x slots` wait in a first-come queue, each
+knowing its position. A run stays loaded in its worker while paused, so a
+resume is instant; a run that must move to a free worker is unloaded (with a
+checkpoint) and loaded there.
+
+The store is the single source of truth: workers write every epoch and
+status there; this service only tracks where runs are and what waits. If a
+worker dies, its runs are marked failed (their epochs up to the last
+checkpoint kept, Train resumes them) and a new worker takes its place. A run
+with an epoch budget finishes even when nobody watches; a run "until
+stopped" that no one has looked at for `idle_pause` seconds (`INFOIF_IDLE_PAUSE`,
+default 600) is paused, never lost.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from infoif.control import ACTIVE, check_batch_size, check_epochs, check_learning_rate
+from infoif.store import Store, _owner
+
+__all__ = ["Service", "shared", "ServiceError", "default_workers"]
+
+log = logging.getLogger("infoif.service")
+ROOT = Path(__file__).resolve().parent.parent
+VERB_TIMEOUT = 10.0  # a pause or stop waits this long for its worker (which may be tracing a model)
+
+
+class ServiceError(RuntimeError):
+    """The service could not do what was asked; the message says why and what to do."""
+
+
+def default_workers() -> int:
+    value = os.environ.get("INFOIF_WORKERS")
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            raise ServiceError(f"INFOIF_WORKERS must be a whole number of worker processes. "
+                               f"Received: INFOIF_WORKERS={value!r}") from None
+        if not 1 <= n <= 256:
+            raise ServiceError(f"INFOIF_WORKERS must be from 1 to 256. Received: INFOIF_WORKERS={value!r}")
+        return n
+    return max(1, os.cpu_count() or 1)
+
+
+def _env_number(name: str, default: float, lo: float, hi: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ServiceError(f"{name} must be a number. Received: {name}={value!r}") from None
+    if not lo <= number <= hi:
+        raise ServiceError(f"{name} must be from {lo:g} to {hi:g}. Received: {name}={value!r}")
+    return number
+
+
+class _Reply:
+    def __init__(self):
+        self.event = threading.Event()
+        self.message: dict | None = None
+
+
+class _Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, service: "Service", name: str):
+        self.service, self.name = service, name
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env,
+        )
+        self.ready = threading.Event()
+        self.alive = True
+        self.running: set[str] = set()  # runs training here (their slots)
+        self._ids = itertools.count(1)
+        self._replies: dict[int, _Reply] = {}
+        self._send_lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, name=f"infoif-service-{name}", daemon=True)
+        self.reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def send(self, op: str, wait: float | None = None, **fields) -> dict | None:
+        """Sends a request; waits up to `wait` seconds for its reply (None: does not wait)."""
+        request_id = next(self._ids)
+        reply = _Reply()
+        if wait is not None:
+            self._replies[request_id] = reply
+        line = (json.dumps({"id": request_id, "op": op, **fields}) + "\n").encode()
+        try:
+            with self._send_lock:
+                self.proc.stdin.write(line)
+                self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self._replies.pop(request_id, None)
+            raise ServiceError(f"The training worker {self.name} is not running; it is being replaced. "
+                               "Try again in a few seconds.") from None
+        if wait is None:
+            return None
+        if not reply.event.wait(wait):
+            self._replies.pop(request_id, None)
+            return None
+        return reply.message
+
+    def _read(self):
+        stream = self.proc.stdout
+        for line in stream:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if "reply" in message:
+                reply = self._replies.pop(message["reply"], None)
+                if reply is not None:
+                    reply.message = message
+                    reply.event.set()
+                if message.get("run") and message.get("status"):
+                    self.service._on_status(self, message)
+            elif message.get("event") == "ready":
+                self.ready.set()
+            elif message.get("event") == "status":
+                self.service._on_status(self, message)
+        self.proc.wait()
+        self.alive = False
+        for reply in list(self._replies.values()):
+            reply.event.set()
+        self.service._on_death(self)
+
+
+class Service:
+    """The server's training service (see the module docstring)."""
+
+    def __init__(self, home=None, workers: int | None = None, slots: int | None = None,
+                 idle_pause: float | None = None):
+        self.store = Store(home)
+        self.n_workers = workers if workers is not None else default_workers()
+        self.slots = int(slots if slots is not None else _env_number("INFOIF_SLOTS", 2, 1, 64))
+        self.idle_pause = float(idle_pause if idle_pause is not None
+                                else _env_number("INFOIF_IDLE_PAUSE", 600, 1, 10**7))
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._workers: list[_Worker] = []
+        self._where: dict[str, _Worker] = {}  # run id -> the worker holding it
+        self._queue: list[tuple[str, str, dict]] = []  # (run id, verb, kwargs), first come first served
+        self._settings: dict[str, dict] = {}  # learning rate / batch size for a run not loaded anywhere
+        self._budgeted: dict[str, bool] = {}
+        self._seen: dict[str, float] = {}
+        self._names = itertools.count()
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------ life
+
+    def start(self) -> "Service":
+        """Marks runs left behind by a dead server interrupted, and spawns the workers."""
+        with self._lock:
+            if self._started:
+                return self
+            self._started = True
+            self.store.recover()
+            for _ in range(self.n_workers):
+                self._workers.append(_Worker(self, f"w{next(self._names)}"))
+        threading.Thread(target=self._dispatcher, name="infoif-service-dispatch", daemon=True).start()
+        threading.Thread(target=self._housekeeper, name="infoif-service-idle", daemon=True).start()
+        atexit.register(self.shutdown)
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """Waits until every worker has imported TensorFlow (tests and benchmarks)."""
+        deadline = time.monotonic() + timeout
+        for worker in list(self._workers):
+            if not worker.ready.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    @property
+    def workers(self) -> list[dict]:
+        return [{"name": w.name, "pid": w.pid, "ready": w.ready.is_set(), "alive": w.alive,
+                 "running": sorted(w.running)} for w in self._workers]
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stops the workers; they write everything and mark their active runs interrupted."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            queued, self._queue = self._queue, []
+            self._wake.notify_all()
+        for run_id, _, _ in queued:
+            self.store.set_status(run_id, "interrupted", "Interrupted: the server stopped while this run was "
+                                  "queued. Press Train to queue it again.")
+        for worker in self._workers:
+            if worker.alive:
+                try:
+                    worker.send("shutdown", wait=None)
+                    worker.proc.stdin.close()
+                except (ServiceError, OSError, ValueError):
+                    pass
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            try:
+                worker.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.proc.kill()
+                worker.proc.wait(5)
+
+    # ------------------------------------------------------------ verbs
+
+    def train(self, run_id: str, epochs: int | None = None, wait: float | None = 2.0) -> dict:
+        """Trains `epochs` more epochs (None: until stopped), or continues a paused run with
+        `epochs="resume"`; starts at once on a free worker slot, or queues."""
+        if epochs != "resume":
+            check_epochs(epochs)
+        verb, kwargs = ("resume", {}) if epochs == "resume" else ("train", {"epochs": epochs})
+        if verb == "train":
+            self._budgeted[run_id] = epochs is not None  # a resume keeps what it had
+        return self._start(run_id, verb, kwargs, wait)
+
+    def step(self, run_id: str, wait: float | None = 2.0) -> dict:
+        """Trains exactly one more epoch, then pauses."""
+        return self._start(run_id, "step", {}, wait)
+
+    def pause(self, run_id: str) -> dict:
+        return self._control(run_id, "pause", {})
+
+    def stop(self, run_id: str) -> dict:
+        return self._control(run_id, "stop", {})
+
+    def set_learning_rate(self, run_id: str, lr: float) -> dict:
+        return self._control(run_id, "lr", {"lr": check_learning_rate(lr)})
+
+    def set_batch_size(self, run_id: str, batch_size: int) -> dict:
+        return self._control(run_id, "batch_size", {"n": check_batch_size(batch_size)})
+
+    def touch(self, run_id: str) -> None:
+        """Someone is watching this run (an open tab); see `idle_pause`."""
+        self._seen[run_id] = time.monotonic()
+
+    def where(self, run_id: str) -> dict:
+        """{"queued": position (1-based)}, or {"worker": name, "slot": whether it trains there
+        (or is being loaded to)}, or {} when no worker holds it."""
+        with self._lock:
+            for i, (queued, _, _) in enumerate(self._queue):
+                if queued == run_id:
+                    return {"queued": i + 1}
+            worker = self._where.get(run_id)
+            if worker is None:
+                return {}
+            return {"worker": worker.name, "slot": run_id in worker.running}
+
+    def forget(self, run_id: str) -> None:
+        """Before a run is deleted: stops it and drops it from its worker and the queue."""
+        with self._lock:
+            self._queue = [q for q in self._queue if q[0] != run_id]
+            worker = self._where.pop(run_id, None)
+            self._settings.pop(run_id, None)
+            if worker is not None:
+                worker.running.discard(run_id)
+        if worker is not None and worker.alive:
+            try:
+                worker.send("verb", wait=VERB_TIMEOUT, run=run_id, verb="stop", kwargs={})
+                worker.send("unload", wait=VERB_TIMEOUT, run=run_id)
+            except ServiceError:
+                pass
+        with self._lock:
+            self._wake.notify_all()
+
+    # ------------------------------------------------------------ internals
+
+    def _free_worker(self, prefer: _Worker | None) -> _Worker | None:
+        alive = [w for w in self._workers if w.alive]
+        if prefer is not None and prefer.alive and len(prefer.running) < self.slots:
+            return prefer
+        free = [w for w in alive if len(w.running) < self.slots]
+        if not free:
+            return None
+        return min(free, key=lambda w: (len(w.running), not w.ready.is_set()))
+
+    def _start(self, run_id: str, verb: str, kwargs: dict, wait: float | None) -> dict:
+        if self._closed:
+            raise ServiceError("The training service is shutting down; start the server again.")
+        self.touch(run_id)
+        with self._lock:
+            holder = self._where.get(run_id)
+            if holder is not None and not holder.alive:
+                holder = None
+            if holder is not None and (run_id in holder.running or verb == "step"):
+                target = holder  # already training there (a new budget), or one quick epoch
+            else:
+                target = self._free_worker(holder)
+            if target is None:
+                self._queue = [q for q in self._queue if q[0] != run_id] + [(run_id, verb, kwargs)]
+                position = len(self._queue)
+                self.store.set_status(run_id, "queued", None, owner=_owner(), heartbeat=time.time())
+                return {"status": "queued", "queued": position}
+            self._queue = [q for q in self._queue if q[0] != run_id]
+            if verb != "step":
+                target.running.add(run_id)  # the slot is taken now, not when the worker answers
+            previous = holder if holder is not None and holder is not target else None
+            self._where[run_id] = target
+            settings = self._settings.pop(run_id, {})
+        if previous is not None:
+            try:
+                previous.send("unload", wait=VERB_TIMEOUT, run=run_id)
+            except ServiceError:
+                pass
+        try:
+            for name, value in settings.items():
+                target.send("verb", wait=None, run=run_id, verb=name, kwargs=value)
+            reply = target.send("verb", wait=wait, run=run_id, verb=verb, kwargs=kwargs)
+        except ServiceError:
+            with self._lock:
+                target.running.discard(run_id)
+                self._where.pop(run_id, None)
+            raise
+        return _result(reply, target)
+
+    def _control(self, run_id: str, verb: str, kwargs: dict) -> dict:
+        with self._lock:
+            queued = next((q for q in self._queue if q[0] == run_id), None)
+            if queued is not None:
+                if verb in ("pause", "stop"):
+                    self._queue.remove(queued)
+                    self.store.set_status(run_id, "paused" if verb == "pause" else "stopped")
+                    return {"status": "paused" if verb == "pause" else "stopped"}
+                self._settings.setdefault(run_id, {})[verb] = kwargs
+                return {"status": "queued"}
+            worker = self._where.get(run_id)
+            if worker is None or not worker.alive:
+                if verb in ("lr", "batch_size"):
+                    self._settings.setdefault(run_id, {})[verb] = kwargs
+                return {}
+        reply = worker.send("verb", wait=VERB_TIMEOUT, run=run_id, verb=verb, kwargs=kwargs)
+        return _result(reply, worker)
+
+    def _on_status(self, worker: _Worker, message: dict) -> None:
+        run_id, status = message.get("run"), message.get("status")
+        with self._lock:
+            if self._where.get(run_id) is not worker:
+                return
+            if status == "running":
+                worker.running.add(run_id)
+            else:
+                worker.running.discard(run_id)
+                self._wake.notify_all()
+
+    def _on_death(self, worker: _Worker) -> None:
+        code = worker.proc.returncode
+        with self._lock:
+            held = [rid for rid, w in self._where.items() if w is worker]
+            for rid in held:
+                del self._where[rid]
+            worker.running.clear()
+            closing = self._closed
+            if not closing:
+                self._workers[self._workers.index(worker)] = _Worker(self, f"w{next(self._names)}")
+            self._wake.notify_all()
+        if closing:
+            return
+        log.error("Training worker %s (pid %s) exited with code %s", worker.name, worker.pid, code)
+        for rid in held:
+            try:
+                info = self.store.run_info(rid)
+            except KeyError:
+                continue
+            if info.status in ACTIVE or info.status == "idle":
+                self.store.set_status(
+                    rid, "failed",
+                    f"The worker process training this run stopped unexpectedly (exit code {code}). "
+                    f"The epochs up to its last checkpoint are kept; press Train to continue from there.")
+
+    def _dispatcher(self):
+        """Starts queued runs as slots free up."""
+        while True:
+            with self._lock:
+                while not self._closed and not (self._queue and self._free_worker(None) is not None):
+                    self._wake.wait(1.0)
+                if self._closed:
+                    return
+                run_id, verb, kwargs = self._queue.pop(0)
+            try:
+                self._start(run_id, verb, kwargs, wait=None)
+            except ServiceError as exc:
+                log.warning("Could not start queued run %s: %s", run_id, exc)
+
+    def _housekeeper(self):
+        """Pauses runs "until stopped" that no one has watched for `idle_pause` seconds."""
+        while not self._closed:
+            time.sleep(min(5.0, self.idle_pause / 4))
+            now = time.monotonic()
+            with self._lock:
+                idle = [rid for w in self._workers for rid in w.running
+                        if not self._budgeted.get(rid, False) and now - self._seen.get(rid, now) > self.idle_pause]
+            for rid in idle:
+                log.info("Pausing run %s: no one has watched it for %.0f s", rid, self.idle_pause)
+                try:
+                    self.pause(rid)
+                except ServiceError:
+                    pass
+
+
+def _result(reply: dict | None, worker: _Worker) -> dict:
+    if reply is None:
+        return {"pending": True, "worker": worker.name}
+    if not reply.get("ok"):
+        raise ServiceError(reply.get("error") or "The worker could not do that.")
+    return {k: reply[k] for k in ("status", "epoch", "error") if k in reply} | {"worker": worker.name}
+
+
+_shared: dict[str, Service] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(home=None) -> Service:
+    """The process's service for a home (started on first use)."""
+    from infoif.store import default_home
+
+    key = str(Path(home).expanduser().resolve() if home is not None else default_home().resolve())
+    with _shared_lock:
+        service = _shared.get(key)
+        if service is None or service._closed:
+            service = _shared[key] = Service(key).start()
+        return service

@@ -1,0 +1,291 @@
+"""A training worker process: holds runs, trains those that should run, taking turns.
+
+    python -m infoif.worker --home DIR --name w0 [--slots 2]
+
+Started by the training service (`infoif.service`) of a dashboard server,
+never by hand. It talks over its standard input and output, one JSON object
+per line: requests come in (`{"id": 7, "op": "verb", "run": ..., "verb":
+"pause"}`), replies (`{"reply": 7, "ok": true, "status": "paused", "epoch":
+312}`) and events (`{"event": "status", ...}`) go out. Everything a run
+records goes to the store, which the dashboard reads.
+
+Between two compiled calls (about 0.1 s each) the worker reads its
+requests and applies them, so a verb never races training: a reply saying
+"paused" means no further epoch will be recorded. Runs that want to train
+take turns, one call each, so two runs on one worker get half of it each.
+
+When its standard input closes (the server went away, even by `kill -9`) it
+writes what it has, marks its runs interrupted, and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import select
+import threading
+import signal
+import sys
+import time
+from collections import OrderedDict
+
+__all__ = ["main", "Worker"]
+
+MAX_RESIDENT = 8  # runs kept loaded per worker; beyond that the least recently used idle one is unloaded
+
+
+class _Lines:
+    """Non-blocking line reader of a file descriptor."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = b""
+        self.eof = False
+
+    def read(self, timeout: float) -> list[bytes]:
+        lines = []
+        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+        while ready:
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                self.eof = True
+                break
+            self.buffer += chunk
+            ready, _, _ = select.select([self.fd], [], [], 0)
+        *complete, self.buffer = self.buffer.split(b"\n")
+        lines.extend(line for line in complete if line.strip())
+        return lines
+
+
+class Worker:
+    def __init__(self, home: str, name: str, out):
+        from infoif.store import Store
+
+        self.store = Store(home)
+        self.name = name
+        self.label = f"{name} (pid {os.getpid()})"
+        self.out = out
+        self.runners: OrderedDict = OrderedDict()  # run id -> Runner, least recently used first
+        self._turn = 0
+        self._reported: dict[str, tuple] = {}
+        # Loading a run (data, model, tracing: seconds) happens in a thread of its own, so the
+        # runs already here keep training; requests for a run being loaded wait for it.
+        self.loading: dict[str, list[dict]] = {}
+        self._to_load: queue.Queue = queue.Queue()
+        self._loaded: queue.Queue = queue.Queue()
+        threading.Thread(target=self._loader, name="infoif-worker-loader", daemon=True).start()
+
+    # ------------------------------------------------------------ protocol
+
+    def send(self, message: dict) -> None:
+        self.out.write((json.dumps(message, separators=(",", ":")) + "\n").encode())
+        self.out.flush()
+
+    def handle(self, request: dict) -> None:
+        op = request.get("op")
+        run_id = request.get("run")
+        if op in ("verb", "unload") and run_id is not None and run_id not in self.runners:
+            if op == "unload" and run_id not in self.loading:
+                self.send({"reply": request.get("id"), "ok": True})
+                return
+            if run_id not in self.loading:
+                self.loading[run_id] = []
+                self._to_load.put(run_id)
+            self.loading[run_id].append(request)
+            return
+        reply = {"reply": request.get("id")}
+        try:
+            if op == "verb":
+                runner = self.runners[run_id]
+                self.runners.move_to_end(run_id)
+                runner.command(request["verb"], **request.get("kwargs", {}))
+                reply.update(ok=True, **self._state(request["run"], runner))
+                self._reported[request["run"]] = (runner.status, runner.epoch)
+            elif op == "unload":
+                self.unload(request["run"])
+                reply.update(ok=True)
+            elif op == "ping":
+                reply.update(ok=True, resident=list(self.runners))
+            else:
+                reply.update(ok=False, error=f"Unknown request. Received: op={op!r}")
+        except Exception as exc:  # noqa: BLE001 - the caller shows the message
+            reply.update(ok=False, error=_message(exc))
+        self.send(reply)
+
+    def _loader(self):
+        while True:
+            run_id = self._to_load.get()
+            try:
+                runner = self.load(run_id)
+                runner.prepare()
+            except Exception as exc:  # noqa: BLE001 - reported for that run
+                self._loaded.put((run_id, exc))
+            else:
+                self._loaded.put((run_id, runner))
+
+    def collect_loaded(self) -> None:
+        """Takes in the runs the loader has made ready, and applies the requests that waited."""
+        while True:
+            try:
+                run_id, got = self._loaded.get_nowait()
+            except queue.Empty:
+                return
+            waiting = self.loading.pop(run_id, [])
+            if isinstance(got, Exception):
+                message = _message(got)
+                self._mark_failed(run_id, message)
+                for request in waiting:
+                    self.send({"reply": request.get("id"), "ok": False, "error": message})
+                self.send({"event": "status", "run": run_id, "status": "failed", "error": message})
+                continue
+            self.runners[run_id] = got
+            self._evict()
+            for request in waiting:
+                self.handle(request)
+
+    def _state(self, run_id, runner) -> dict:
+        return {"run": run_id, "status": runner.status, "epoch": runner.epoch, "error": runner.error,
+                "budget": runner.control.budget}
+
+    def _mark_failed(self, run_id, message):
+        try:
+            self.store.set_status(run_id, "failed", f"Could not open this run: {message}", worker=self.label)
+        except Exception:  # noqa: BLE001 - the run may be gone
+            pass
+
+    # ------------------------------------------------------------ runs
+
+    def load(self, run_id: str):
+        """A runner for the run, from the store (continuing from its checkpoint)."""
+        from infoif.probes import ProbeConfig
+        from infoif.runner import Runner
+        from infoif.spec import ModelSpec
+
+        info = self.store.run_info(run_id)
+        settings, checkpoint, history = self.store.resume_parts(run_id)
+        if checkpoint is None and info.epochs:
+            from infoif.store import StoreError
+
+            raise StoreError(f"This run's checkpoint is missing, so its {info.epochs} epochs cannot be continued "
+                             "(they stay on the Compare page). Press Reset for a fresh model.")
+        frame, dataset = self.store.dataset(settings["dataset"])
+        sink = self.store.writer(run_id, worker=self.label)
+        lost = checkpoint is not None and info.status in ("interrupted", "failed")
+        runner = Runner(ModelSpec.from_dict(settings["spec"]), dataset, seed=settings["seed"],
+                        batch_size=min(settings["batch_size"], len(dataset.x_train)),
+                        probe_config=ProbeConfig(**settings["probe_config"]), frame=frame, sink=sink,
+                        checkpoint=checkpoint, history=history, name=info.name, gap=lost)
+        if info.status in ("paused", "stopped", "finished", "interrupted", "failed"):
+            runner.control.status, runner.control.error = info.status, info.error
+        if checkpoint is not None or info.epochs:
+            sink.resync(runner)  # the files end where the checkpoint does
+        return runner
+
+    def unload(self, run_id: str) -> None:
+        runner = self.runners.pop(run_id, None)
+        if runner is not None:
+            runner.settle()
+            runner.sink.close(runner)
+
+    def _evict(self):
+        idle = [rid for rid, r in self.runners.items() if not r.control.wants_work]
+        while len(self.runners) > MAX_RESIDENT and idle:
+            self.unload(idle.pop(0))
+
+    def shutdown(self):
+        """The server went away: write everything, mark active runs interrupted."""
+        for run_id, runner in list(self.runners.items()):
+            try:
+                runner.control.interrupt()
+                if runner.control.status == "interrupted":
+                    runner.control.error = (
+                        f"Interrupted: the server stopped while this run was training. Its {runner.epoch} "
+                        "epochs are kept; press Train to resume.")
+                runner.settle()
+                runner.sink.close(runner)
+            except Exception:  # noqa: BLE001 - do the others
+                pass
+
+    # ------------------------------------------------------------ the loop
+
+    def next_runner(self):
+        """The next run that wants to train, in turn."""
+        wanting = [(rid, r) for rid, r in self.runners.items() if r.control.wants_work]
+        if not wanting:
+            return None
+        self._turn = (self._turn + 1) % len(wanting)
+        return wanting[self._turn]
+
+    def report(self):
+        """Tells the service about runs whose status changed by themselves (finished, failed, a step done)."""
+        for run_id, runner in self.runners.items():
+            state = (runner.status, runner.epoch if runner.status != "running" else None)
+            before = self._reported.get(run_id)
+            if before is None or before[0] != state[0] or (runner.status != "running" and before[1] != runner.epoch):
+                self._reported[run_id] = (runner.status, runner.epoch)
+                self.send({"event": "status", **self._state(run_id, runner)})
+
+    def serve(self, lines: _Lines) -> None:
+        self.send({"event": "ready", "pid": os.getpid(), "name": self.name})
+        while True:
+            busy = any(r.control.wants_work for r in self.runners.values())
+            for line in lines.read(0 if busy else 0.05 if self.loading else 1.0):
+                try:
+                    request = json.loads(line)
+                except ValueError:
+                    continue
+                if request.get("op") == "shutdown":
+                    self.shutdown()
+                    self.send({"reply": request.get("id"), "ok": True})
+                    return
+                self.handle(request)
+            if lines.eof:
+                self.shutdown()
+                return
+            self.collect_loaded()
+            picked = self.next_runner()
+            if picked is not None:
+                picked[1].advance()
+            self.report()
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infoif.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--name", default="worker")
+    args = parser.parse_args(argv)
+
+    # The protocol owns the real standard output; anything else printed goes to standard error.
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    import tensorflow as tf
+
+    # One worker per core: each keeps to one thread (these models' ops are too small to
+    # split; one thread was as fast alone, bench/app.py in earlier versions).
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import infoif  # noqa: F401 - registers the layers
+
+    worker = Worker(args.home, args.name, out)
+    lines = _Lines(sys.stdin.fileno())
+    try:
+        worker.serve(lines)
+    except SystemExit:
+        worker.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    sys.exit(main())
