@@ -406,7 +406,7 @@ def _curve_traces(name: str, x: np.ndarray, y: np.ndarray, colour: str, w: float
 
 
 def loss_curves_figure(epochs, series: Mapping[str, Any], smoothing: float = 0.0, title: str = "Loss",
-                       max_points: int = 2000) -> go.Figure:
+                       max_points: int = 2000, gaps: Sequence[int] = ()) -> go.Figure:
     """Training curves (e.g. train and validation loss) against the epoch.
 
     Args:
@@ -418,8 +418,11 @@ def loss_curves_figure(epochs, series: Mapping[str, Any], smoothing: float = 0.0
         title: figure title; also the y-axis title (e.g. "Loss", "accuracy").
         max_points: about the most points drawn per curve; longer runs are thinned
             for display keeping each stretch's extremes (smoothing uses every point).
+        gaps: epochs after which the run resumed from a checkpoint after an
+            interruption; each is marked by a dotted line.
     """
     x = _epochs(epochs)
+    gap_epochs = [int(g) for g in gaps]
     w = _smoothing(smoothing)
     max_points = _positive_int(max_points, "max_points")
     if not isinstance(series, Mapping) or not series:
@@ -439,12 +442,17 @@ def loss_curves_figure(epochs, series: Mapping[str, Any], smoothing: float = 0.0
     for k, (name, y) in enumerate(curves):
         data += _curve_traces(name, x, y, SERIES_PALETTE[k % len(SERIES_PALETTE)], w, trace_type, keep)
     subtitle = f"smoothing {w:g} (faint: raw)" if w else None
+    marks = [dict(type="line", xref="x", yref="paper", x0=g + 0.5, x1=g + 0.5, y0=0, y1=1, name=f"resumed {g}",
+                  line=dict(color="#888", dash="dot", width=1)) for g in gap_epochs]
+    notes = [dict(x=g + 0.5, y=1, xref="x", yref="paper", text="resumed", showarrow=False, yanchor="bottom",
+                  font=dict(size=10, color="#888")) for g in gap_epochs]
     return _figure(data, dict(
         title=_title(str(title), subtitle),
         xaxis=_axis("epoch", unifiedhovertitle=dict(text="epoch %{x}")),
         yaxis=_axis(ylabel),
         hovermode="x unified",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        **(dict(shapes=marks, annotations=notes) if gap_epochs else {}),
     ))
 
 

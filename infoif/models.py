@@ -14,17 +14,18 @@ import keras
 import numpy as np
 
 from infoif.layers import EnergyReservoir, InformationInterfaces
-from infoif.spec import ACTIVATIONS, MERGES, TASKS, ModelSpec, _check, _is_int
+from infoif.spec import ACTIVATIONS, MERGES, TASKS, ModelSpec, _check, _is_int, head_units
 
 __all__ = ["ModelSpec", "build_model", "InterfaceProbe", "TASKS", "MERGES", "ACTIVATIONS"]
 
 def _head(task: str, num_classes: int | None):
     """(units, activation, loss, metrics) of the output layer for a task."""
+    units = head_units(task, num_classes)
     if task == "binary":
-        return 1, "sigmoid", "binary_crossentropy", ["accuracy"]
+        return units, "sigmoid", "binary_crossentropy", ["accuracy"]
     if task == "multiclass":
-        return num_classes, "softmax", "sparse_categorical_crossentropy", ["accuracy"]
-    return 1, None, "mse", ["mae"]
+        return units, "softmax", "sparse_categorical_crossentropy", ["accuracy"]
+    return units, None, "mse", ["mae"]
 
 
 def build_model(

@@ -1,41 +1,239 @@
-"""One user's dashboard state, free of Streamlit so it can be tested directly.
+"""One browser tab's view of one workspace, free of Streamlit so it can be tested directly.
 
-A `Session` lives in `st.session_state` (one per browser session, never
-shared). It owns the chosen data, the model settings, and the user's runs.
-Changes are transactional: a bad file or setting raises before anything is
-replaced, so the dataset and runs the user had stay in place.
+A workspace lives in the store (`infoif.store`) under an unguessable id that
+the page keeps in its URL (`?ws=...`): its data choice, settings, current run
+and every run it made. A reload, a copied link or a restarted server reopens
+it; a link without an id starts a new one, and nothing here lists or reveals
+another workspace.
 
-Importing this module does not import TensorFlow; the first run does.
+`Session` offers the verbs of the dashboard (`train`, `pause`, `step`,
+`stop`, `reset`, `status`), and decides what each means for the run at hand,
+so that the pages hold no control rules. Training happens in the training
+service's worker processes (`infoif.service`), never in the server.
+
+Data changes are transactional: a bad file or setting raises before anything
+is replaced, so the dataset and runs the user had stay in place.
+
+Importing this module does not import TensorFlow, and neither does anything
+a session does: the server never trains.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
+from dataclasses import dataclass
 
 from infoif import data as data_lib
 from infoif import datasets
+from infoif.control import ACTIVE, BADGES, check_epochs
+from infoif.history import history_csv
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
-from infoif.urlstate import Settings
+from infoif.store import RunInfo, Store, StoreError
+from infoif.urlstate import Settings, from_query, to_query
 
-__all__ = ["Session"]
+__all__ = ["Session", "RunView", "RunStatus", "headline_metric", "STEP_TIMEOUT"]
+
+STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
+CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
+WORKSPACE_PARAM = "ws"
+
+
+def headline_metric(metrics) -> str:
+    """The metric a run is summed up by: validation accuracy, else MAE, else loss."""
+    return next((k for k in ("val_accuracy", "val_mae") if k in metrics), "val_loss")
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """What the status line says about the current run."""
+
+    status: str  # a control status, or "idle" with no run
+    run: str | None = None  # the run's name
+    run_id: str | None = None
+    epoch: int = 0
+    metric: str | None = None
+    value: float | None = None
+    error: str | None = None
+    queued: int | None = None  # position in the service's queue
+    starting: bool = False  # sent to a worker, not training yet (loading the model)
+    budget_done: int | None = None
+    budget: int | None = None
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        if self.starting:
+            return "green", "starting"
+        return BADGES[self.status]
+
+    @property
+    def active(self) -> bool:
+        return self.starting or self.status in ("running", "queued")
+
+    def text(self) -> str:
+        colour, word = self.badge
+        out = f":{colour}-badge[{word}]"
+        if self.queued:
+            out += f" position **{self.queued}** in the queue"
+        if self.epoch:
+            out += f" epoch **{self.epoch}**"
+            if self.metric is not None and self.value is not None:
+                out += f" · {self.metric} {self.value:.3f}"
+        if self.run:
+            out += f" · `{self.run}`"
+        return out
+
+
+class RunView:
+    """A run as the dashboard reads it: its index entry and its history, from the store."""
+
+    def __init__(self, store: Store, info: RunInfo):
+        self.store, self._info = store, info
+
+    @property
+    def info(self) -> RunInfo:
+        return self._info
+
+    def refresh(self) -> "RunView":
+        self._info = self.store.run_info(self._info.id)
+        return self
+
+    id = property(lambda self: self._info.id)
+    name = property(lambda self: self._info.name)
+    spec = property(lambda self: self._info.spec)
+    seed = property(lambda self: self._info.seed)
+    status = property(lambda self: self._info.status)
+    error = property(lambda self: self._info.error)
+    dataset_name = property(lambda self: self._info.dataset_name)
+
+    @property
+    def history(self):
+        """Snapshots, oldest first, as written so far (read incrementally, shared between tabs)."""
+        return self.store.reader(self.id).snapshots()
+
+    @property
+    def gaps(self) -> list[int]:
+        return list(self.store.reader(self.id).gaps)
+
+    @property
+    def problem(self) -> str | None:
+        """What could not be read of this run's files, if anything."""
+        return self.store.reader(self.id).problem
+
+    def hist_edges(self):
+        return self.store.probe_setup(self.id).get("hist_edges")
+
+    def has_model(self) -> bool:
+        return self.store.model_path(self.id).exists()
+
+    def export_model(self) -> bytes:
+        """The `.keras` model as of the last pause, stop or end (or the last ~30 s of training)."""
+        try:
+            return self.store.model_path(self.id).read_bytes()
+        except FileNotFoundError:
+            raise StoreError("This run has no saved model yet: train it for an epoch first.") from None
+
+    def history_csv(self) -> str:
+        return history_csv(self.history, self.spec.num_interfaces)
 
 
 class Session:
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or Settings()
-        self.frame = None  # the raw table (pandas)
-        self.data_name: str | None = None
-        self.data_source: str | None = None  # "sample" or "upload"
-        self.dataset = None  # infoif.data.Dataset
-        self.upload_digest: str | None = None
-        self._store = None
-        self.run_id: str | None = None
-        self.sweep = None
-        self.probe_config = ProbeConfig()  # estimator settings for the next runs
+    """One tab's state in one workspace (see the module docstring).
+
+    Args:
+        store: the workspace store.
+        service: the training service (anything with train/step/pause/stop/
+            set_learning_rate/set_batch_size/where/touch/forget), or None for
+            a session that only reads.
+        workspace: an existing workspace id; None makes a new workspace.
+        settings: settings that override the workspace's (from a link).
+    """
+
+    def __init__(self, store: Store, service=None, workspace: str | None = None,
+                 settings: Settings | None = None):
+        self.store, self.service = store, service
+        self.problems: list[str] = []
+        state: dict = {}
+        if workspace is not None and store.workspace_exists(workspace):
+            self.workspace = workspace
+            state = store.workspace_state(workspace)
+        else:
+            self.workspace = store.create_workspace()
+        saved, _ = from_query(state.get("settings", {}))
+        self.settings = settings or saved
+        self.probe_config = ProbeConfig(**state["probe_config"]) if "probe_config" in state else ProbeConfig()
+        self.data_ref: dict | None = state.get("data")
+        self.run_id: str | None = state.get("current_run")
+        self.sweep: dict | None = state.get("sweep")
+        self.frame = None
+        self.dataset = None
+        if self.run_id is not None and not store.has_run(self.run_id, self.workspace):
+            self.run_id = None
+
+    @classmethod
+    def open(cls, store: Store, service, query: dict) -> "Session":
+        """The session for a page's query parameters: its workspace (or a new one), the linked
+        settings, and the workspace's data (or the default sample). `problems` says what of the
+        link could not be used."""
+        query = {k: (v[-1] if isinstance(v, (list, tuple)) and v else v) for k, v in dict(query).items()}
+        ws = query.pop(WORKSPACE_PARAM, None)
+        known = ws is not None and store.workspace_exists(ws)
+        s = cls(store, service, ws if known else None)
+        problems = []
+        if ws is not None and not known:
+            problems.append("That workspace link is not known on this server (it may have been deleted), "
+                            "so a new workspace was started.")
+        if query:
+            s.settings, link_problems = from_query(query, base=s.settings)
+            problems += link_problems
+        s._open_data(problems)
+        s.problems = problems
+        s.save()
+        return s
+
+    def _open_data(self, problems: list[str]) -> None:
+        ref = self.data_ref
+        linked = self.settings.data
+        if ref is not None and (linked is None or (ref.get("kind") == "sample" and ref.get("name") == linked)):
+            try:
+                self._use_ref(ref)
+                return
+            except (data_lib.DataError, StoreError, KeyError) as exc:
+                problems.append(f"Could not reopen this workspace's data ({exc}); opened a sample instead.")
+        name = linked or datasets.DEFAULT_SAMPLE
+        try:
+            self.use_sample(name, target=self.settings.target, task=self.settings.task)
+        except (data_lib.DataError, KeyError) as exc:
+            problems.append(f"Could not open the linked dataset {name!r} ({exc}); opened the default one.")
+            self.use_sample(datasets.DEFAULT_SAMPLE)
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self) -> None:
+        """Writes this workspace's state (settings, data choice, current run) to the store."""
+        state = {"settings": to_query(self.settings), "data": self.data_ref, "current_run": self.run_id,
+                 "probe_config": dataclasses.asdict(self.probe_config), "sweep": self.sweep}
+        self.store.save_workspace_state(self.workspace, state)
+
+    def query(self) -> dict[str, str]:
+        """The URL's query parameters: the workspace and the settings a link carries."""
+        return {WORKSPACE_PARAM: self.workspace, **to_query(self.settings)}
 
     # ------------------------------------------------------------ data
+
+    @property
+    def data_name(self) -> str | None:
+        return getattr(self.dataset, "name", None)
+
+    @property
+    def data_source(self) -> str | None:
+        return None if self.data_ref is None else self.data_ref["kind"]
+
+    @property
+    def upload_digest(self) -> str | None:
+        return self.data_ref.get("sha256") if self.data_ref else None
 
     def use_sample(self, name: str, target: str | None = None, task: str = "auto") -> None:
         """Switches to a sample dataset (raises DataError/KeyError, changing nothing)."""
@@ -43,117 +241,281 @@ class Session:
             raise KeyError(f"No sample dataset {name!r}; choose one of {list(datasets.SAMPLES)}")
         frame = datasets.load_sample(name)
         target = target if target in frame.columns else datasets.SAMPLES[name].target
-        self._use(frame, name, "sample", target, task)
+        self._use({"kind": "sample", "name": name, "target": str(target), "task": task})
 
     def use_upload(self, source, filename: str) -> bool:
         """Switches to an uploaded file; False if it is the same file as now.
 
-        Raises `DataError` with the message for the user; nothing changes then.
+        Raises `DataError` with the message for the user; nothing changes then. The file is
+        kept in the store, once, so the workspace reopens with it.
         """
-        raw = source if isinstance(source, (bytes, bytearray)) else source.getvalue()
+        raw = bytes(source if isinstance(source, (bytes, bytearray)) else source.getvalue())
         digest = hashlib.sha256(raw).hexdigest()
-        if digest == self.upload_digest and self.data_source == "upload":
+        if self.data_ref is not None and self.data_ref.get("sha256") == digest:
             return False
-        frame = data_lib.load_table(bytes(raw), filename=filename)
-        target = frame.columns[-1]
-        self._use(frame, filename, "upload", target, "auto")
-        self.upload_digest = digest
+        frame = data_lib.load_table(raw, filename=filename)
+        ref = {"kind": "upload", "sha256": digest, "filename": filename, "target": str(frame.columns[-1]),
+               "task": "auto"}
+        self._use(ref, frame=frame, raw=raw)
         return True
 
     def set_target(self, target: str, task: str = "auto") -> None:
         """Re-prepares the current table for another target or task (transactional)."""
-        if self.frame is None:
+        if self.data_ref is None:
             raise ValueError("No data yet: choose a sample or upload a file first.")
-        self._use(self.frame, self.data_name, self.data_source, target, task)
+        self._use({**self.data_ref, "target": str(target), "task": task}, frame=self.frame)
 
-    def _use(self, frame, name, source, target, task):
-        dataset = data_lib.prepare(
-            frame, target, task=None if task == "auto" else task, seed=self.settings.seed
-        )
-        if getattr(dataset, "name", None) != name:
-            dataset = dataclasses.replace(dataset, name=name)
+    def _ref(self, ref: dict) -> dict:
+        return {**ref, "seed": int(self.settings.seed)}
+
+    def _use_ref(self, ref: dict) -> None:
+        self.frame, self.dataset = self.store.dataset(self._ref(ref))
+        self.data_ref = ref
+
+    def _use(self, ref: dict, frame=None, raw: bytes | None = None) -> None:
+        full = self._ref(ref)
+        if frame is None:
+            frame, dataset = self.store.dataset(full)
+        else:
+            name = ref.get("filename") or ref.get("name")
+            dataset = data_lib.prepare(frame, ref["target"], task=None if ref["task"] == "auto" else ref["task"],
+                                       seed=full["seed"])
+            if dataset.name != name:
+                dataset = dataclasses.replace(dataset, name=name)
         # Everything validated: commit.
-        changed = self.dataset is None or self.data_name != name or self.settings.target != target \
-            or self.settings.task != task
-        self.frame, self.data_name, self.data_source, self.dataset = frame, name, source, dataset
-        self.upload_digest = None
+        if raw is not None:
+            self.store.put_upload(self.workspace, raw, ref["filename"])
+        changed = self.data_ref is None or any(self.data_ref.get(k) != ref.get(k)
+                                               for k in ("kind", "name", "sha256", "target", "task"))
+        self.frame, self.dataset, self.data_ref = frame, dataset, ref
         self.settings = dataclasses.replace(
-            self.settings, data=name if source == "sample" else None, target=target, task=task
-        )
+            self.settings, data=ref["name"] if ref["kind"] == "sample" else None, target=ref["target"],
+            task=ref["task"])
         if changed:
             self._retire_current_run()
+        self.save()
 
-    # ------------------------------------------------------------ model and runs
+    # ------------------------------------------------------------ model and settings
 
     @property
     def spec(self) -> ModelSpec:
         return self.settings.spec
 
     def set_spec(self, spec: ModelSpec) -> bool:
-        """Changes the model; the current run is set aside and a fresh one made on demand."""
+        """Changes the model; the current run is set aside (kept if it trained)."""
         if spec == self.settings.spec:
             return False
         self.settings = dataclasses.replace(self.settings, spec=spec)
         self._retire_current_run()
+        self.save()
         return True
 
     def set_learning_rate(self, lr: float) -> None:
         """Changes the learning rate of the current run at its next epoch (no rebuild)."""
-        run = self.current_run(create=False)
-        if run is not None and run.trainer.status != "failed":
-            run.trainer.set_learning_rate(lr)
-        self.settings = dataclasses.replace(self.settings, spec=self.settings.spec.replace(learning_rate=lr))
+        spec = self.settings.spec.replace(learning_rate=lr)
+        if self.run_id is not None and self.service is not None:
+            self.service.set_learning_rate(self.run_id, lr)
+        self.settings = dataclasses.replace(self.settings, spec=spec)
+        self.save()
 
     def set_estimators(self, bins: int | None = None, noise_var: float | None = None) -> None:
         """Information-plane estimator settings for the runs made from now on (validated)."""
         changes = {k: v for k, v in (("info_bins", bins), ("kde_noise_var", noise_var)) if v is not None}
         self.probe_config = dataclasses.replace(self.probe_config, **changes)
+        self.save()
 
     def set_training(self, batch_size: int | None = None, epochs: int | None = None, seed: int | None = None):
         changes = {k: v for k, v in (("batch_size", batch_size), ("epochs", epochs), ("seed", seed)) if v is not None}
         self.settings = dataclasses.replace(self.settings, **changes)
-        run = self.current_run(create=False)
-        if run is not None and batch_size is not None and run.trainer.batch_size != batch_size:
-            run.trainer.set_batch_size(batch_size)
+        if batch_size is not None and self.run_id is not None and self.service is not None:
+            self.service.set_batch_size(self.run_id, min(batch_size, len(self.dataset.x_train)))
+        self.save()
 
-    @property
-    def store(self):
-        if self._store is None:
-            from infoif.training import RunStore
+    # ------------------------------------------------------------ runs
 
-            self._store = RunStore(max_runs=20)
-        return self._store
-
-    def has_store(self) -> bool:
-        return self._store is not None
-
-    def current_run(self, create: bool = True):
-        """The run the controls act on; made from the current spec and data when needed."""
-        if self.run_id is not None and self._store is not None and self.run_id in self._store:
-            return self._store.get(self.run_id)
-        if not create or self.dataset is None:
+    def current_run(self) -> RunView | None:
+        """The run the controls act on, if there is one yet (Train or Step makes it)."""
+        if self.run_id is None:
             return None
-        run = self.store.new_run(self.spec, self.dataset, seed=self.settings.seed,
-                                 batch_size=min(self.settings.batch_size, len(self.dataset.x_train)),
-                                 probe_config=self.probe_config)
-        self.run_id = run.id
-        return run
+        try:
+            return RunView(self.store, self.store.run_info(self.run_id))
+        except KeyError:
+            self.run_id = None
+            return None
 
-    def reset_run(self):
+    def _new_run(self) -> str:
+        info = self.store.create_run(
+            self.workspace, self.spec, self._ref(self.data_ref), self.data_name, seed=self.settings.seed,
+            batch_size=min(self.settings.batch_size, len(self.dataset.x_train)), probe_config=self.probe_config)
+        self.run_id = info.id
+        self.save()
+        return info.id
+
+    def _service(self):
+        if self.service is None:
+            raise RuntimeError("This session has no training service.")
+        return self.service
+
+    def train(self) -> None:
+        """Train: continues a paused run, trains the budget (Train page) on any other, or starts
+        a run with the current settings when there is none."""
+        run_id = self.run_id or self._new_run()
+        status = self.store.run_info(run_id).status
+        if status == "paused":
+            self._service().train(run_id, "resume", wait=CLICK_WAIT)
+        elif status != "running":
+            self._service().train(run_id, self.settings.epochs or None, wait=CLICK_WAIT)
+
+    def pause(self) -> None:
+        if self.run_id is not None:
+            self._service().pause(self.run_id)
+
+    def step(self, timeout: float = STEP_TIMEOUT) -> bool:
+        """Trains one epoch, then pauses; waits for that epoch. True if it was recorded."""
+        run_id = self.run_id or self._new_run()
+        info = self.store.run_info(run_id)
+        if info.status == "running":
+            return False
+        before = info.epochs
+        self._service().step(run_id)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.store.run_info(run_id)
+            if info.epochs > before or info.status == "failed":
+                return info.epochs > before
+            time.sleep(0.02)
+        return False
+
+    def stop(self) -> None:
+        if self.run_id is not None:
+            self._service().stop(self.run_id)
+
+    def reset(self) -> None:
         """A fresh model with the same settings (the old run stays for comparison if it trained)."""
         self._retire_current_run()
-        return self.current_run()
+        self.save()
 
-    def _retire_current_run(self):
-        run = self.current_run(create=False)
-        if run is not None:
-            run.trainer.stop()
-            if not run.history:
-                self._store.remove(run.id)
-        self.run_id = None
+    def _retire_current_run(self) -> None:
+        run_id, self.run_id = self.run_id, None
+        if run_id is None or not self.store.has_run(run_id):
+            return
+        info = self.store.run_info(run_id)
+        if info.status in ACTIVE and self.service is not None:
+            self.service.stop(run_id)
+        if self.store.run_info(run_id).epochs == 0:
+            self._delete(run_id)  # an untrained run is not worth comparing
 
-    def close(self):
-        if self.sweep is not None:
-            self.sweep.cancel()
-        if self._store is not None:
-            self._store.close()
+    def status(self) -> RunStatus:
+        """The current run's status, epoch and headline metric (marks the run as watched)."""
+        run = self.current_run()
+        if run is None:
+            return RunStatus("idle")
+        info = run.info
+        where = self.service.where(info.id) if self.service is not None else {}
+        if self.service is not None and info.status in ACTIVE + ("idle",):
+            self.service.touch(info.id)
+        metric = headline_metric(info.metrics) if info.metrics else None
+        budget = done = None
+        if info.budget_end is not None and info.status in ("running", "paused", "queued") and self.settings.epochs:
+            budget = self.settings.epochs
+            done = max(0, min(budget, budget - (info.budget_end - info.epochs)))
+        return RunStatus(
+            info.status, info.name, info.id, info.epochs, metric, info.metrics.get(metric) if metric else None,
+            info.error if info.status in ("failed", "interrupted") else None, where.get("queued"),
+            # sent to a worker that has not started it yet (loading the data and the model)
+            starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget)
+
+    def is_training(self) -> bool:
+        return self.status().active or self.sweep_running()
+
+    # ------------------------------------------------------------ the workspace's runs
+
+    def runs(self, *, status: str | None = None, search: str | None = None, limit: int | None = None,
+             offset: int = 0, newest_first: bool = False) -> list[RunInfo]:
+        return self.store.runs(self.workspace, status=status, search=search, limit=limit, offset=offset,
+                               newest_first=newest_first)
+
+    def run(self, run_id: str) -> RunView:
+        """A run of this workspace (KeyError for any other id)."""
+        if not self.store.has_run(run_id, self.workspace):
+            raise KeyError(f"No run {run_id!r} in this workspace.")
+        return RunView(self.store, self.store.run_info(run_id))
+
+    def _delete(self, run_id: str) -> None:
+        if self.service is not None:
+            self.service.forget(run_id)
+        self.store.delete_run(run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        """Deletes one of this workspace's runs (stopping it first)."""
+        self.run(run_id)  # refuses another workspace's run
+        if run_id == self.run_id:
+            self.run_id = None
+        self._delete(run_id)
+        self.save()
+
+    def delete_workspace(self) -> None:
+        """Deletes this workspace, its runs and its uploads; the session starts a new, empty one."""
+        for info in self.runs():
+            if self.service is not None:
+                self.service.forget(info.id)
+        self.store.delete_workspace(self.workspace)
+        self.workspace = self.store.create_workspace()
+        self.run_id, self.sweep = None, None
+        self._open_data([])
+        self.save()
+
+    def disk_bytes(self) -> int:
+        return self.store.disk_bytes(self.workspace)
+
+    # ------------------------------------------------------------ sweeps
+
+    def start_sweep(self, values, epochs: int) -> None:
+        """One run per `num_interfaces` value, on the current data, seed and other settings, all
+        sent to the training service at once (it runs as many as it has slots for)."""
+        values = list(values)
+        if not values or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256 for v in values):
+            raise ValueError("A sweep needs a list of num_interfaces values, each an integer from 1 to 256. "
+                             f"Received: values={values!r}")
+        epochs = check_epochs(epochs)
+        if epochs is None:
+            raise ValueError("A sweep needs an epoch budget for each run. Received: epochs=None")
+        sweep_id = f"sweep-{int(time.time())}"
+        ids = []
+        for value in values:
+            info = self.store.create_run(
+                self.workspace, self.spec.replace(num_interfaces=value), self._ref(self.data_ref), self.data_name,
+                seed=self.settings.seed, batch_size=min(self.settings.batch_size, len(self.dataset.x_train)),
+                probe_config=self.probe_config, sweep=sweep_id)
+            ids.append(info.id)
+        self.sweep = {"id": sweep_id, "runs": ids, "epochs": epochs, "cancelled": False}
+        self.save()
+        for run_id in ids:
+            self._service().train(run_id, epochs, wait=None)
+
+    def sweep_progress(self) -> tuple[int, int, str]:
+        """(runs done, runs in all, status: running / finished / cancelled)."""
+        if not self.sweep:
+            return 0, 0, "none"
+        statuses = []
+        for run_id in self.sweep["runs"]:
+            try:
+                statuses.append(self.store.run_info(run_id).status)
+            except KeyError:
+                statuses.append("deleted")
+        done = sum(s not in ("idle", "queued", "running", "paused") for s in statuses)
+        if self.sweep.get("cancelled"):
+            return done, len(statuses), "cancelled"
+        return done, len(statuses), "finished" if done == len(statuses) else "running"
+
+    def sweep_running(self) -> bool:
+        return self.sweep_progress()[2] == "running"
+
+    def cancel_sweep(self) -> None:
+        if not self.sweep:
+            return
+        for run_id in self.sweep["runs"]:
+            if self.store.has_run(run_id) and self.store.run_info(run_id).status in ACTIVE + ("idle",):
+                self._service().stop(run_id)
+        self.sweep = {**self.sweep, "cancelled": True}
+        self.save()

@@ -10,7 +10,7 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
-__all__ = ["ModelSpec", "TASKS", "MERGES", "ACTIVATIONS", "MAX_INTERFACES"]
+__all__ = ["ModelSpec", "TASKS", "MERGES", "ACTIVATIONS", "MAX_INTERFACES", "head_units", "parameter_counts"]
 
 TASKS = ("binary", "multiclass", "regression")
 MERGES = ("concat", "mean")
@@ -112,3 +112,25 @@ class ModelSpec:
             f"Received: {values!r}",
         )
         return cls(**values)
+
+
+def head_units(task: str, num_classes: int | None) -> int:
+    """Units of the output layer: one for binary and regression, one per class otherwise."""
+    _check(task in TASKS, f"`task` must be one of {list(TASKS)}. Received: task={task!r}")
+    return int(num_classes) if task == "multiclass" else 1
+
+
+def parameter_counts(spec: ModelSpec, input_dim: int, task: str, num_classes: int | None = None) -> dict[str, int]:
+    """Parameters per layer of `infoif.models.build_model(spec, input_dim, task, num_classes)`,
+    computed from the settings alone (no Keras): what the Model page shows."""
+    _check(_is_int(input_dim) and input_dim >= 1,
+           f"`input_dim` must be a positive integer. Received: input_dim={input_dim!r}")
+    n, units = spec.num_interfaces, spec.units or input_dim
+    counts = {"interfaces": input_dim * n * units + n * units, "reservoir": 0, "merge": 0}
+    width = n * units if spec.merge == "concat" else units
+    if spec.hidden is not None:
+        counts["hidden"] = width * spec.hidden + spec.hidden
+        width = spec.hidden
+    out = head_units(task, num_classes)
+    counts["head"] = width * out + out
+    return counts

@@ -34,7 +34,7 @@ if history is not None:
 def render():
     from infoif.figures import info_plane_figure
 
-    run = s.current_run(create=False)
+    run = s.current_run()
     probed = [h for h in run.history if h.has_probes] if run is not None else []
     if not probed:
         st.info("The first measurement arrives within a second of training.")

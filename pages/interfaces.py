@@ -38,7 +38,7 @@ if history is not None:
 
 def _chosen():
     """(run, probed snapshots, the chosen snapshot), or None before the first measurement."""
-    run = s.current_run(create=False)
+    run = s.current_run()
     history = run.history if run is not None else ()
     probed = [h for h in history if h.has_probes]
     if not probed:
@@ -48,7 +48,7 @@ def _chosen():
     chosen = st.session_state.get("if_epoch") if not st.session_state.get("if_follow", True) else None
     snap = by_epoch.get(chosen, probed[-1])
     st.caption(f"Epoch **{snap.epoch}** of {history[-1].epoch} · {len(probed)} measurements · "
-               f"probe batch of {snap.probes.energy_curve.shape[0]} validation samples · run `{run.id}`")
+               f"probe batch of {snap.probes.energy_curve.shape[0]} validation samples · run `{run.name}`")
     return run, probed, snap
 
 
@@ -95,7 +95,7 @@ def outputs():
     focus = st.session_state.get("if_focus", 0)
     c, d = st.columns(2)
     with c:
-        _ui.chart(fig.output_histograms_figure(run.trainer.hist_edges, snap.probes.output_hist, snap.epoch),
+        _ui.chart(fig.output_histograms_figure(run.hist_edges(), snap.probes.output_hist, snap.epoch),
                   "if_histograms", "output_histograms.csv")
     with d:
         _ui.chart(fig.distribution_bands_figure(*_series(probed, "output_bands"),
@@ -121,18 +121,19 @@ def energy():
 
 def input_plane():
     from infoif import figures as fig
-    from infoif.plane import plane_view
 
-    run = s.current_run(create=False)
-    if run is None or not run.history:
+    run = s.current_run()
+    history = run.history if run is not None else ()
+    with_plane = next((h for h in reversed(history) if h.plane is not None), None)
+    if with_plane is None:
         st.info("The first measurement arrives within a second of training.")
         return
-    view = plane_view(run.trainer.model, s.dataset, s.frame, resolution=40)
+    view = with_plane.plane
     d = s.dataset
     raw = s.frame[list(d.raw_feature_columns)].to_numpy(dtype=float)
     labels = s.frame[s.settings.target].to_numpy()
-    st.caption(f"The latest weights (epoch {run.history[-1].epoch}) over the input plane, as in "
-               "TensorFlow Playground: the model's prediction, and each interface's mean output.")
+    st.caption(f"The weights of epoch {with_plane.epoch} over the input plane, as in TensorFlow Playground: "
+               "the model's prediction, and each interface's mean output.")
     i, j = st.columns([2, 3])
     with i:
         _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task,
@@ -153,7 +154,7 @@ if history is not None:
 elif _ui.is_training(s):
 
     def _tabs_once_history_exists():
-        run = s.current_run(create=False)
+        run = s.current_run()
         if run is not None and run.history:
             st.rerun()  # the whole page, now with its tabs
 

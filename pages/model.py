@@ -1,7 +1,5 @@
 """Model: the interface architecture; any change rebuilds the model at once."""
 
-import time
-
 import streamlit as st
 
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
@@ -57,26 +55,22 @@ with left:
     st.slider("hidden layer width (0: none)", 0, 64, key="model_hidden", on_change=_rebuild)
 
 with right:
-    started = time.perf_counter()
-    run = s.current_run()
-    built_in = time.perf_counter() - started
-    model = run.trainer.model
-    counts = {layer.name: layer.count_params() for layer in model.layers if layer.name != "features"}
     from infoif.figures import architecture_figure
+    from infoif.spec import head_units, parameter_counts
 
-    head_units = model.get_layer("head").units
-    units = model.get_layer("interfaces").kernel.shape[2]
-    _ui.chart(architecture_figure(s.dataset.input_dim, s.spec.num_interfaces, units, s.spec.merge,
-                                  s.spec.hidden, head_units, counts), "model_architecture")
-    st.dataframe(
-        {"layer": list(counts), "parameters": list(counts.values())}, hide_index=True,
-    )
-    st.caption(f"{model.count_params():,} parameters in all · run `{run.id}` · "
-               + (f"built in {built_in * 1000:.0f} ms" if built_in > 0.005 else "already built"))
+    d = s.dataset
+    counts = parameter_counts(s.spec, d.input_dim, d.task, d.num_classes)
+    units = s.spec.units or d.input_dim
+    _ui.chart(architecture_figure(d.input_dim, s.spec.num_interfaces, units, s.spec.merge, s.spec.hidden,
+                                  head_units(d.task, d.num_classes), counts), "model_architecture")
+    st.dataframe({"layer": list(counts), "parameters": list(counts.values())}, hide_index=True)
+    run = s.current_run()
+    st.caption(f"{sum(counts.values()):,} parameters in all · "
+               + (f"current run `{run.name}`" if run is not None else "a fresh model is built when you press Train"))
     st.code(
         f"import infoif, keras\n"
         f"spec = infoif.ModelSpec(**{s.spec.to_dict()!r})\n"
-        f"model = infoif.build_model(spec, input_dim={s.dataset.input_dim}, task={s.dataset.task!r}"
-        + (f", num_classes={s.dataset.num_classes}" if s.dataset.task == "multiclass" else "") + ")",
+        f"model = infoif.build_model(spec, input_dim={d.input_dim}, task={d.task!r}"
+        + (f", num_classes={d.num_classes}" if d.task == "multiclass" else "") + ")",
         language="python",
     )

@@ -30,15 +30,16 @@ with settings:
 
 def render():
     _ui.status_line(s)
-    run = s.current_run(create=False)
+    state = s.status()
+    run = s.current_run()
     history = run.history if run is not None else ()
-    budget = s.settings.epochs
-    left = run.trainer.epochs_left if run is not None else None
-    if budget and run is not None and run.trainer.status in ("running", "paused") and left is not None:
-        done = budget - left
-        st.progress(min(1.0, max(0.0, done / budget)), text=f"{done} of {budget} epochs")
+    if state.budget and state.budget_done is not None:
+        st.progress(min(1.0, state.budget_done / state.budget), text=f"{state.budget_done} of {state.budget} epochs")
+    if run is not None and run.problem:
+        st.warning(run.problem)
     if not history:
-        st.info("No epochs yet: press **Train** to start.")
+        st.info("No epochs yet: press **Train** to start." if not state.active else
+                "Starting: the first epochs arrive within a few seconds.")
         return
     from infoif.figures import loss_curves_figure
 
@@ -46,29 +47,34 @@ def render():
     metrics = history[-1].metrics
     metric = next((k for k in ("accuracy", "mae") if k in metrics), None)
     per_second = history[-1].epoch / max(history[-1].time, 1e-9)
-    st.caption(f"{history[-1].epoch} epochs in {history[-1].time:.1f} s ({per_second:.0f} epochs/s) · "
-               f"lr {metrics['lr']:g} · batch {int(metrics['batch_size'])}")
+    gaps = run.gaps
+    st.caption(f"{history[-1].epoch} epochs in {history[-1].time:.1f} s of training ({per_second:.0f} epochs/s) · "
+               f"lr {metrics['lr']:g} · batch {int(metrics['batch_size'])}"
+               + (f" · resumed after an interruption at epoch {', '.join(map(str, gaps))}" if gaps else ""))
     a, b = st.columns(2)
     with a:
         series = {"train": [h.metrics["loss"] for h in history], "validation": [h.metrics["val_loss"] for h in history]}
-        _ui.chart(loss_curves_figure(epochs, series, smoothing=smoothing, title="Loss"), "train_loss", "loss.csv")
+        _ui.chart(loss_curves_figure(epochs, series, smoothing=smoothing, title="Loss", gaps=gaps), "train_loss",
+                  "loss.csv")
     if metric:
         with b:
             series = {"train": [h.metrics[metric] for h in history],
                       "validation": [h.metrics[f"val_{metric}"] for h in history]}
-            _ui.chart(loss_curves_figure(epochs, series, smoothing=smoothing, title=metric), "train_metric",
-                      f"{metric}.csv")
+            _ui.chart(loss_curves_figure(epochs, series, smoothing=smoothing, title=metric, gaps=gaps),
+                      "train_metric", f"{metric}.csv")
 
 
 _ui.live(render, s)
 
-run = s.current_run(create=False)
+run = s.current_run()
 if run is not None and run.history:
     d1, d2 = st.columns(2)
-    d1.download_button("Download model (.keras)", data=run.export_model, file_name=f"infoif-{run.id}.keras",
-                       mime="application/octet-stream", key="train_download_model", on_click="ignore",
-                       icon=":material/download:")
-    d2.download_button("Download history (CSV)", data=run.history_csv, file_name=f"infoif-{run.id}-history.csv",
+    if run.has_model():
+        d1.download_button("Download model (.keras)", data=run.export_model, file_name=f"infoif-{run.name}.keras",
+                           mime="application/octet-stream", key="train_download_model", on_click="ignore",
+                           icon=":material/download:")
+    d2.download_button("Download history (CSV)", data=run.history_csv, file_name=f"infoif-{run.name}-history.csv",
                        mime="text/csv", key="train_download_history", on_click="ignore",
                        icon=":material/download:")
-    st.caption("The model loads anywhere with `import infoif, keras; keras.models.load_model(path)`.")
+    st.caption("The model is saved at every pause, stop and end (and every 30 s while training); it loads "
+               "anywhere with `import infoif, keras; keras.models.load_model(path)`.")

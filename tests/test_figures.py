@@ -243,6 +243,13 @@ def test_loss_curves_smoothing_draws_raw_faint_and_smoothed_solid_in_one_colour(
     assert "0.6" in fig.layout.title.subtitle.text and axis_title(fig.layout.yaxis) == "accuracy"
 
 
+def test_loss_curves_mark_where_a_run_resumed():
+    fig = F.loss_curves_figure([1, 2, 3, 7, 8], {"train": [5.0, 4, 3, 2, 1]}, gaps=[3])
+    assert [(s.x0, s.x1, s.line.dash) for s in fig.layout.shapes] == [(3.5, 3.5, "dot")]
+    assert [a.text for a in fig.layout.annotations] == ["resumed"]
+    assert F.loss_curves_figure([1, 2], {"train": [1.0, 2.0]}).layout.shapes == ()
+
+
 def test_loss_curves_skip_nan_and_inf():
     fig = F.loss_curves_figure([1, 2, 3, 4], {"train": [1.0, None, np.inf, 0.5]}, smoothing=0.5)
     raw, smooth = fig.data

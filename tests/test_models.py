@@ -141,3 +141,18 @@ def test_probe_refuses_foreign_models():
     model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
     with pytest.raises(ValueError, match="named 'interfaces' and 'reservoir'"):
         InterfaceProbe(model)
+
+
+@pytest.mark.parametrize("spec, dim, task, classes", [
+    (ModelSpec(), 2, "binary", None),
+    (ModelSpec(num_interfaces=13, units=None, merge="mean", hidden=7), 5, "multiclass", 4),
+    (ModelSpec(num_interfaces=1, units=3, hidden=2), 9, "regression", None),
+])
+def test_parameter_counts_from_the_spec_match_keras(spec, dim, task, classes):
+    """The Model page counts parameters without building a model (the server never imports TF)."""
+    from infoif.spec import parameter_counts
+
+    model = build_model(spec, dim, task, classes, seed=0)
+    counts = parameter_counts(spec, dim, task, classes)
+    assert counts == {layer.name: layer.count_params() for layer in model.layers if layer.name != "features"}
+    assert sum(counts.values()) == model.count_params()

@@ -1,4 +1,7 @@
-"""Session (one user's state, Streamlit-free) and the input-plane views."""
+"""Session: one tab's view of a workspace (Streamlit-free): reopening, privacy, transactional data
+changes, the verbs, deletion; and the input-plane views."""
+
+import time
 
 import numpy as np
 import pytest
@@ -7,51 +10,128 @@ from infoif import datasets
 from infoif.data import DataError
 from infoif.plane import is_planar, plane_view
 from infoif.session import Session
+from infoif.store import Store
+
+CSV = b"a,b,y\n" + b"".join(f"{i},{i % 3},{i % 2}\n".encode() for i in range(60))
+
+
+def wait_for(condition, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("timed out")
 
 
 @pytest.fixture
-def session():
-    s = Session()
-    s.use_sample(datasets.DEFAULT_SAMPLE)
-    yield s
-    s.close()
+def session(service):
+    return Session.open(service.store, service, {})
+
+
+def train(s, epochs=3):
+    s.set_training(epochs=epochs)
+    s.train()
+    wait_for(lambda: s.status().status == "finished")
+    return s.current_run()
+
+
+def test_a_new_tab_gets_a_new_workspace_and_the_default_data(service):
+    a = Session.open(service.store, service, {})
+    b = Session.open(service.store, service, {})
+    assert a.workspace != b.workspace and len(a.workspace) >= 32
+    assert a.data_name == datasets.DEFAULT_SAMPLE and a.query()["ws"] == a.workspace
+    assert a.current_run() is None and a.status().status == "idle"
+
+
+def test_reopening_the_link_restores_data_settings_and_runs(session, service):
+    session.use_upload(CSV, "mine.csv")
+    session.set_spec(session.spec.replace(num_interfaces=3))
+    run = train(session)
+    again = Session.open(Store(service.store.home), service, session.query())  # a reload, or a new server
+    assert again.workspace == session.workspace and again.problems == []
+    assert (again.data_name, again.dataset.input_dim) == ("mine.csv", session.dataset.input_dim)
+    np.testing.assert_array_equal(again.dataset.x_train, session.dataset.x_train)
+    assert again.spec.num_interfaces == 3
+    assert again.current_run().id == run.id and len(again.current_run().history) == 3
+    assert [r.id for r in again.runs()] == [run.id]
+
+
+def test_an_unknown_or_malformed_workspace_link_starts_a_new_one(service):
+    for ws in ("x" * 32, "../../etc/passwd", ""):
+        s = Session.open(service.store, service, {"ws": ws, "n": "5"})
+        assert s.workspace != ws and s.spec.num_interfaces == 5
+        assert any("not known" in p for p in s.problems)
+
+
+def test_another_workspaces_runs_are_invisible(session, service):
+    run = train(session)
+    other = Session.open(service.store, service, {})
+    assert other.runs() == []
+    with pytest.raises(KeyError):
+        other.run(run.id)
+    with pytest.raises(KeyError):
+        other.delete_run(run.id)
+    assert service.store.has_run(run.id)
 
 
 def test_bad_upload_changes_nothing(session):
-    before = (session.data_name, session.dataset, session.frame, session.settings)
-    run = session.current_run()
+    run = train(session, 2)
+    before = (session.data_name, session.dataset, session.frame, session.settings, session.data_ref)
     with pytest.raises(DataError):
         session.use_upload(b"\x89PNG\r\n\x1a\n not a table", "photo.csv")
-    assert (session.data_name, session.dataset, session.frame, session.settings) == before
-    assert session.current_run(create=False) is run
+    assert (session.data_name, session.dataset, session.frame, session.settings, session.data_ref) == before
+    assert session.current_run().id == run.id
 
 
 def test_same_upload_twice_is_not_reprepared(session):
-    csv = b"a,b,y\n" + b"".join(f"{i},{i % 3},{i % 2}\n".encode() for i in range(50))
-    assert session.use_upload(csv, "mine.csv") is True
+    assert session.use_upload(CSV, "mine.csv") is True
     dataset = session.dataset
-    assert session.use_upload(csv, "mine.csv") is False
+    assert session.use_upload(CSV, "mine.csv") is False
     assert session.dataset is dataset and session.settings.data is None  # uploads do not travel in links
 
 
 def test_spec_change_sets_aside_the_run_and_drops_it_only_if_untrained(session):
-    untrained = session.current_run()
-    session.set_spec(session.spec.replace(num_interfaces=3))
-    assert untrained.id not in session.store, "an untrained run is not worth comparing"
+    session.step()
     trained = session.current_run()
-    trained.trainer.start(epochs=2)
-    assert trained.trainer.wait(30)
+    assert trained is not None and len(trained.history) == 1
     assert session.set_spec(session.spec.replace(num_interfaces=5)) is True
-    assert trained.id in session.store and session.current_run().spec.num_interfaces == 5
+    assert session.current_run() is None and [r.id for r in session.runs()] == [trained.id]
+    session.set_training(epochs=0)
+    session.train()  # until stopped, on the new spec
+    untrained = session.current_run()
+    session.stop()
+    session.set_spec(session.spec.replace(num_interfaces=6))
+    kept = [r.id for r in session.runs()]
+    assert trained.id in kept and (untrained.id in kept) == (session.store.has_run(untrained.id)
+                                                             and session.store.run_info(untrained.id).epochs > 0)
     assert session.set_spec(session.spec) is False  # no change, no new run
 
 
+def test_the_verbs(session):
+    session.set_training(epochs=0)
+    session.train()
+    wait_for(lambda: session.status().epoch > 5)
+    session.pause()
+    state = session.status()
+    assert state.status == "paused" and not state.active
+    assert session.step() and session.status().epoch == state.epoch + 1
+    session.train()  # resumes
+    wait_for(lambda: session.status().epoch > state.epoch + 5)
+    session.stop()
+    assert session.status().status == "stopped"
+    old = session.current_run().id
+    session.reset()
+    assert session.current_run() is None and old in [r.id for r in session.runs()]
+
+
 def test_learning_rate_changes_the_live_run_without_rebuilding(session):
+    session.step()
     run = session.current_run()
     session.set_learning_rate(0.003)
-    assert session.current_run() is run and session.spec.learning_rate == 0.003
-    run.trainer.start(epochs=1)
-    assert run.trainer.wait(30) and run.history[-1].metrics["lr"] == 0.003
+    session.step()
+    assert session.current_run().id == run.id and session.spec.learning_rate == 0.003
+    assert run.history[-1].metrics["lr"] == 0.003
 
 
 def test_estimator_settings_are_validated(session):
@@ -61,30 +141,64 @@ def test_estimator_settings_are_validated(session):
     assert (session.probe_config.info_bins, session.probe_config.kde_noise_var) == (8, 0.01)
 
 
-def test_plane_view_covers_the_data_in_its_own_units(session):
-    run = session.current_run()
-    d = session.dataset
+def test_deleting_a_run_and_the_workspace(session, service):
+    first = train(session, 2)
+    session.reset()
+    second = train(session, 2)
+    session.delete_run(first.id)
+    assert [r.id for r in session.runs()] == [second.id] and not service.store.has_run(first.id)
+    old = session.workspace
+    session.delete_workspace()
+    assert session.workspace != old and not service.store.workspace_exists(old)
+    assert session.runs() == [] and not service.store.has_run(second.id)
+    assert session.data_name == datasets.DEFAULT_SAMPLE
+
+
+def test_a_sweep_runs_every_value_and_can_be_cancelled(session):
+    session.start_sweep([1, 2, 3], 5)
+    wait_for(lambda: session.sweep_progress()[2] == "finished")
+    assert sorted(r.spec.num_interfaces for r in session.runs()) == [1, 2, 3]
+    assert all(r.epochs == 5 for r in session.runs())
+    session.start_sweep([4, 5, 6, 7, 8, 9], 100_000)
+    session.cancel_sweep()
+    done, total, status = session.sweep_progress()
+    assert status == "cancelled" and total == 6
+    with pytest.raises(ValueError, match="Received: values"):
+        session.start_sweep([0, 2], 5)
+
+
+def test_plane_view_covers_the_data_in_its_own_units():
+    from infoif.models import build_model
+
+    d = datasets.prepare_sample("Circle")
+    frame = datasets.load_sample("Circle")
+    model = build_model(datasets_spec(), d.input_dim, d.task, seed=0)
     assert is_planar(d)
-    view = plane_view(run.trainer.model, d, session.frame, resolution=12)
-    assert view.z.shape == (12, 12) and view.responses.shape == (session.spec.num_interfaces, 12, 12)
+    view = plane_view(model, d, frame, resolution=12)
+    assert view.z.shape == (12, 12) and view.responses.shape == (4, 12, 12)
     x, y = d.raw_feature_columns
-    assert view.xx[0] < session.frame[x].min() and view.xx[-1] > session.frame[x].max()
-    assert view.yy[0] < session.frame[y].min() and view.yy[-1] > session.frame[y].max()
+    assert view.xx[0] < frame[x].min() and view.xx[-1] > frame[x].max()
+    assert view.yy[0] < frame[y].min() and view.yy[-1] > frame[y].max()
     assert ((view.z >= 0) & (view.z <= 1)).all(), "binary surface is a probability"
     # z[j, i] is the prediction at (xx[i], yy[j]), through the dataset's own preparation
     import pandas as pd
 
     point = pd.DataFrame({x: [view.xx[3]], y: [view.yy[7]]})
-    p = run.trainer.model.predict(d.transform(point), verbose=0)[0, 0]
+    p = model.predict(d.transform(point), verbose=0)[0, 0]
     assert np.isclose(view.z[7, 3], p, atol=1e-5)
 
 
+def datasets_spec():
+    from infoif.spec import ModelSpec
+
+    return ModelSpec(num_interfaces=4, units=3)
+
+
 def test_plane_view_refuses_data_that_is_not_2d():
-    s = Session()
-    try:
-        s.use_sample("Iris")
-        assert not is_planar(s.dataset)
-        with pytest.raises(ValueError, match="exactly two numeric features"):
-            plane_view(s.current_run().trainer.model, s.dataset, s.frame)
-    finally:
-        s.close()
+    from infoif.models import build_model
+
+    d = datasets.prepare_sample("Iris")
+    assert not is_planar(d)
+    model = build_model(datasets_spec(), d.input_dim, d.task, d.num_classes, seed=0)
+    with pytest.raises(ValueError, match="exactly two numeric features"):
+        plane_view(model, d, datasets.load_sample("Iris"))

@@ -1,7 +1,9 @@
 """The dashboard as a person uses it, through Streamlit's AppTest (no browser).
 
-`run_every` timers do not fire inside AppTest, so tests drive the trainer
-directly (start, wait) and then rerun the page, as the timer would.
+Training runs in the training service's worker processes (the `service`
+fixture; the app opens the same one). `run_every` timers do not fire inside
+AppTest, so tests wait for the run in the store and then rerun the page, as
+the timer would.
 
 AppTest (Streamlit 1.67) captures the sidebar of an `st.navigation` app only
 on the first run: from the second run on `at.sidebar` is empty, although a
@@ -13,6 +15,9 @@ the browser test (tests/e2e).
 
 import json
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -57,19 +62,40 @@ def trace_names(fig):
     return [t.get("name") for t in fig["data"]]
 
 
+def wait_for(condition, timeout=120.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def train(at, epochs=6):
-    run = session(at).current_run()
-    run.trainer.start(epochs=epochs)
-    assert run.trainer.wait(60), "training did not finish"
-    assert run.trainer.status == "finished", run.trainer.error
+    """Trains the current run (or a new one) for `epochs` epochs through the session's verbs."""
+    s = session(at)
+    s.set_training(epochs=epochs)
+    before = s.status().epoch
+    s.train()
+    wait_for(lambda: s.status().status in ("finished", "failed"), what="training to finish")
+    assert s.status().status == "finished", s.status().error
+    run = s.current_run()
+    assert len(run.history) == before + epochs
     return run
 
 
+def close(app):
+    s = session(app)
+    for info in s.runs():
+        if info.status in ("running", "paused", "queued"):
+            s.service.stop(info.id)
+
+
 @pytest.fixture
-def at():
+def at(service):
     app = open_app()
     yield app
-    session(app).close()
+    close(app)
 
 
 def test_opens_on_the_default_dataset(at):
@@ -83,17 +109,35 @@ def test_opens_on_the_default_dataset(at):
     assert figures(at), "the Data page of a 2-D dataset shows a scatter plot"
 
 
-def test_script_runs_leave_keras_state_alone(at):
-    """Streamlit clears the Keras session after each script run unless the app stops it; that
-    clears TensorFlow's caches under a training run and slowed it to 40% (pages/_ui.py)."""
-    import keras
+SERVER_IMPORTS = """
+import os, sys, time
+os.environ["INFOIF_STRICT"] = "1"
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.run()
+s = at.session_state["infoif"]
+s.set_training(epochs=5)
+s.train()
+deadline = time.monotonic() + 180
+while s.status().status != "finished" and time.monotonic() < deadline:
+    time.sleep(0.1)
+assert s.status().status == "finished", s.status()
+for page in sys.argv[2:]:
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, (page, at.exception)
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+"""
 
-    first = keras.backend.get_uid("infoif_test_uid")
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
-    assert not at.exception, at.exception
-    assert keras.backend.get_uid("infoif_test_uid") == first + 1, "a script run cleared the Keras session"
+
+def test_the_server_never_imports_tensorflow(service):
+    """Training lives in worker processes: the server's pages (and their GC, and Streamlit's Keras
+    clean-up after every script run) never touch TensorFlow."""
+    out = subprocess.run([sys.executable, "-c", SERVER_IMPORTS, APP, *PAGES], capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                         cwd=os.path.dirname(APP))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-2000:]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -167,15 +211,17 @@ def test_interfaces_page_shows_one_trace_per_interface(at):
 def test_num_interfaces_slider_rebuilds_the_model(at):
     at.switch_page("pages/model.py")
     at.run()
-    before = session(at).current_run()
-    assert before.trainer.model.get_layer("interfaces").num_interfaces == session(at).spec.num_interfaces
+    before = train(at, epochs=2)
     at.slider(key="model_n").set_value(13).run()
     assert not at.exception, at.exception
-    run = session(at).current_run()
-    assert run.id != before.id
-    layer = run.trainer.model.get_layer("interfaces")
-    assert layer.num_interfaces == 13 and layer.kernel.shape[1] == 13
-    assert session(at).settings.spec.num_interfaces == 13  # what the URL mirrors (checked in tests/e2e)
+    s = session(at)
+    assert s.current_run() is None and before.id in [r.id for r in s.runs()], "the trained run is set aside"
+    table = at.dataframe[0].value
+    assert table["parameters"].iloc[0] == 2 * 13 * 8 + 13 * 8  # interfaces: kernel + bias, from the spec
+    run = train(at, epochs=2)
+    assert run.id != before.id and run.spec.num_interfaces == 13
+    assert run.history[-1].probes.kernels.shape[0] == 13
+    assert s.settings.spec.num_interfaces == 13  # what the URL mirrors (checked in tests/e2e)
 
 
 def test_upload_good_file_switches_dataset(at):
@@ -192,7 +238,8 @@ def test_upload_good_file_switches_dataset(at):
     # and the model follows the new data
     at.switch_page("pages/model.py")
     at.run()
-    assert session(at).current_run().trainer.model.input_shape == (None, 3)
+    assert "input_dim=3" in at.code[0].value
+    assert train(at, epochs=1).history[-1].probes.kernels.shape[1] == 3
 
 
 def test_bad_upload_shows_its_message_and_keeps_the_old_dataset(at):
@@ -210,7 +257,7 @@ def test_training_keeps_run_when_a_bad_upload_arrives(at):
     run = train(at, epochs=3)
     at.file_uploader(key="data_upload").set_value(("empty.csv", b"   \n\n", "text/csv")).run()
     assert at.error
-    assert session(at).current_run(create=False) is run and len(run.history) == 3
+    assert session(at).current_run().id == run.id and len(run.history) == 3
 
 
 def test_sidebar_controls_start_training(at):
@@ -218,9 +265,9 @@ def test_sidebar_controls_start_training(at):
         "sidebar_play", "sidebar_pause", "sidebar_step", "sidebar_stop", "sidebar_reset"]
     at.sidebar.button(key="sidebar_play").click().run()
     assert not at.exception, at.exception
-    run = session(at).current_run()
-    assert run.trainer.status in ("running", "finished")
-    assert run.trainer.wait_for_epoch(2, timeout=30)
+    s = session(at)
+    assert s.current_run() is not None and s.status().active or s.status().status == "finished"
+    wait_for(lambda: s.status().epoch >= 2, what="two epochs")
 
 
 def test_train_page_controls_pause_stop_and_reset(at):
@@ -228,19 +275,22 @@ def test_train_page_controls_pause_stop_and_reset(at):
     at.run()
     at.number_input(key="train_epochs").set_value(0).run()  # until stopped
     at.button(key="train_play").click().run()
-    run = session(at).current_run()
-    assert run.trainer.status == "running"
-    assert run.trainer.wait_for_epoch(2, timeout=30)
+    s = session(at)
+    run = s.current_run()
+    wait_for(lambda: s.status().epoch >= 2, what="two epochs")
+    assert s.status().status == "running"
     at.button(key="train_pause").click().run()
-    assert run.trainer.status == "paused"
+    assert s.status().status == "paused"
+    paused_at = s.status().epoch
     at.button(key="train_play").click().run()  # resumes
-    assert run.trainer.status == "running"
+    wait_for(lambda: s.status().epoch > paused_at, what="the resumed run")
+    assert s.status().status == "running"
     at.button(key="train_stop").click().run()
-    assert run.trainer.status == "stopped"
+    assert s.status().status == "stopped"
     assert not at.exception, at.exception
     at.button(key="train_reset").click().run()
-    assert session(at).current_run().id != run.id
-    assert run.id in session(at).store, "a trained run stays for comparison"
+    assert s.current_run() is None
+    assert run.id in [r.id for r in s.runs()], "a trained run stays for comparison"
 
 
 def test_learning_rate_and_batch_size_reach_the_trainer(at):
@@ -249,9 +299,7 @@ def test_learning_rate_and_batch_size_reach_the_trainer(at):
     at.select_slider(key="train_lr").set_value(0.001).run()
     at.select_slider(key="train_bs").set_value(64).run()
     assert not at.exception, at.exception
-    run = session(at).current_run()
-    run.trainer.start(epochs=1)
-    assert run.trainer.wait(30)
+    run = train(at, epochs=1)
     metrics = run.history[-1].metrics
     assert (metrics["lr"], metrics["batch_size"]) == (0.001, 64)
     assert session(at).spec.learning_rate == 0.001
@@ -262,8 +310,9 @@ def test_step_button_trains_one_epoch(at):
     at.run()
     at.button(key="train_step").click().run()
     assert not at.exception, at.exception
-    run = session(at).current_run()
-    assert run.trainer.epoch == 1 and run.trainer.status == "paused"
+    state = session(at).status()
+    assert state.epoch == 1 and state.status == "paused"
+    assert len(session(at).current_run().history) == 1
 
 
 def test_sample_switch_and_target_change(at):
@@ -295,18 +344,15 @@ def test_interfaces_tabs_follow_the_dataset(at):
     assert chart_titles(at)[0] == "Kernels", "the stale Input plane choice falls back to the first tab"
 
 
-def test_link_settings_are_applied_and_bad_ones_explained():
+def test_link_settings_are_applied_and_bad_ones_explained(service):
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update({"n": "7", "act": "relu", "leak": "9"})
     at.run()
-    try:
-        assert not at.exception, at.exception
-        s = session(at)
-        assert s.spec.num_interfaces == 7 and s.spec.activation == "relu"
-        assert any("leak" in w.value for w in at.sidebar.warning)  # first run: sidebar captured
-        assert at.query_params["n"] in ("7", ["7"]) and at.query_params["act"] in ("relu", ["relu"])
-    finally:
-        session(at).close()
+    assert not at.exception, at.exception
+    s = session(at)
+    assert s.spec.num_interfaces == 7 and s.spec.activation == "relu"
+    assert any("leak" in w.value for w in at.sidebar.warning)  # first run: sidebar captured
+    assert at.query_params["n"] in ("7", ["7"]) and at.query_params["act"] in ("relu", ["relu"])
 
 
 def test_compare_page_sweep_runs_and_can_be_cancelled(at):
@@ -316,8 +362,8 @@ def test_compare_page_sweep_runs_and_can_be_cancelled(at):
     at.number_input(key="compare_epochs").set_value(3).run()
     at.button(key="compare_start").click().run()
     assert not at.exception, at.exception
-    sweep = session(at).sweep
-    assert sweep.wait(60) and sweep.status == "finished"
+    s = session(at)
+    wait_for(lambda: s.sweep_progress()[2] == "finished", what="the sweep")
     at.run()
     assert not at.exception, at.exception
     figs = figures(at)
@@ -334,11 +380,81 @@ def test_estimator_settings_apply_to_the_next_run(at):
     at.number_input(key="info_bins").set_value(12).run()
     at.select_slider(key="info_noise").set_value(0.01).run()
     assert not at.exception, at.exception
-    run = session(at).reset_run()
-    run.trainer.start(epochs=2)
-    assert run.trainer.wait(30)
+    session(at).reset()
+    run = train(at, epochs=2)
     at.run()
     info = run.history[-1].probes.info
     assert info["binning"].params["bins"] == 12 and "12 bins" in info["binning"].label
     assert info["kde"].params["noise_var"] == 0.01
     assert any("12 bins" in m.value for m in at.markdown)
+
+
+def test_a_reload_reopens_the_workspace(at):
+    run = train(at, epochs=4)
+    ws = session(at).workspace
+    assert at.query_params["ws"] in (ws, [ws])
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params.update({"ws": ws})
+    again.run()
+    assert not again.exception, again.exception
+    s = session(again)
+    assert s.workspace == ws and s.current_run().id == run.id
+    again.switch_page("pages/train.py")
+    again.run()
+    loss = figures(again)[0]
+    assert max(len(values(t, "x")) for t in loss["data"]) == 4
+    assert any(run.name in m.value for m in again.markdown)
+
+
+def test_an_interrupted_run_says_so_and_train_resumes_it(at):
+    run = train(at, epochs=3)
+    s = session(at)
+    s.service.forget(run.id)  # as after a server restart: no worker holds it
+    s.store.set_status(run.id, "interrupted", "Interrupted: the server stopped. Press Train to resume.")
+    at.switch_page("pages/train.py")
+    at.run()
+    assert any("Press Train to resume" in w.value for w in at.warning)
+    s.set_training(epochs=2)
+    at.button(key="train_play").click().run()
+    wait_for(lambda: s.status().status == "finished", what="the resumed run")
+    assert s.current_run().id == run.id and s.status().epoch == 5
+    assert s.current_run().gaps == [3]
+    at.run()
+    loss = figures(at)[0]
+    assert [shape["x0"] for shape in loss["layout"]["shapes"]] == [3.5], "the gap is marked"
+
+
+def test_compare_lists_filters_pages_and_deletes_with_confirmation(at):
+    s = session(at)
+    first = train(at, epochs=2)
+    for _ in range(2):
+        s.reset()
+        train(at, epochs=2)
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) == 3
+    assert any("on disk" in c.value for c in at.caption)
+    at.text_input(key="compare_search").set_value("run-1").run()
+    assert list(at.dataframe[0].value["run"]) == ["run-1"]
+    at.text_input(key="compare_search").set_value("").run()
+    at.selectbox(key="compare_status").set_value("failed").run()
+    assert not at.dataframe or len(at.dataframe[0].value) == 0
+    at.selectbox(key="compare_status").set_value("any").run()
+    # deleting asks first
+    at.selectbox(key="compare_delete_run").set_value(first.name).run()
+    at.button(key="compare_ask_run").click().run()
+    assert any(first.name in w.value for w in at.warning)
+    at.button(key="compare_no_run").click().run()
+    assert first.id in [r.id for r in s.runs()]
+    at.button(key="compare_ask_run").click().run()
+    at.button(key="compare_yes_run").click().run()
+    assert not at.exception, at.exception
+    assert first.id not in [r.id for r in s.runs()] and len(s.runs()) == 2
+    # and the whole workspace
+    old = s.workspace
+    at.button(key="compare_ask_workspace").click().run()
+    at.button(key="compare_yes_workspace").click().run()
+    assert not at.exception, at.exception
+    assert s.workspace != old and s.runs() == [] and not s.store.workspace_exists(old)
+    assert at.query_params["ws"] in (s.workspace, [s.workspace])
