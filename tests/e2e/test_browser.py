@@ -45,10 +45,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server() -> "SimpleServer":
-    """`streamlit run app.py` on a free loopback port; returns once it accepts connections."""
-    port = free_port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def start_server(home, port: int | None = None) -> "SimpleServer":
+    """`streamlit run app.py` on a (free) loopback port with the store in `home`; returns once it
+    accepts connections."""
+    port = port or free_port()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "INFOIF_HOME": str(home)}
     env.pop("INFOIF_STRICT", None)
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -65,7 +66,7 @@ def start_server() -> "SimpleServer":
             if proc.poll() is not None:
                 pytest.fail(f"streamlit exited: {proc.stdout.read()[-3000:]}")
             time.sleep(0.05)
-    return SimpleServer(f"http://127.0.0.1:{port}", started, proc)
+    return SimpleServer(f"http://127.0.0.1:{port}", started, proc, port)
 
 
 def stop_server(server) -> None:
@@ -77,15 +78,15 @@ def stop_server(server) -> None:
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = start_server()
+def server(tmp_path_factory):
+    s = start_server(tmp_path_factory.mktemp("e2e-home"))
     yield s
     stop_server(s)
 
 
 class SimpleServer:
-    def __init__(self, url, started, proc):
-        self.url, self.started, self.proc = url, started, proc
+    def __init__(self, url, started, proc, port):
+        self.url, self.started, self.proc, self.port = url, started, proc, port
 
 
 @pytest.fixture(scope="module")
@@ -254,9 +255,9 @@ def test_main_journey(server, browser, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
 
 
-def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser):
+def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser, tmp_path):
     """A fresh server's first request being a deep link used to run the page without app.py."""
-    server = start_server()
+    server = start_server(tmp_path / "home")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server.url}/model?n=11&act=relu&epochs=0")
@@ -273,3 +274,88 @@ def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser):
         no_errors(page)
     finally:
         stop_server(server)
+
+
+def sidebar_text(page) -> str:
+    return page.locator("[data-testid='stSidebar']").inner_text()
+
+
+SIDEBAR_TEXT = "((document.querySelector('[data-testid=\"stSidebar\"]') || {innerText: ''}).innerText)"
+
+
+def wait_sidebar(page, pattern: str, timeout=90_000):
+    """Waits until the sidebar's text matches `pattern` (a JavaScript regular expression)."""
+    page.wait_for_function(f"(p) => new RegExp(p).test({SIDEBAR_TEXT})", arg=pattern, timeout=timeout)
+
+
+def wait_epoch_above(page, epoch: int, timeout=60_000):
+    page.wait_for_function(f"(e) => {{ const m = /epoch\\s+(\\d+)/.exec({SIDEBAR_TEXT}); "
+                           "return m !== null && Number(m[1]) > e; }", arg=epoch, timeout=timeout)
+
+
+def test_runs_survive_a_reload_and_a_server_crash_and_stay_private(browser, tmp_path):
+    """Train on an upload, reload: the same run (still training) and data. A second browser sees
+    none of it. `kill -9` the server, start another on the same home, open the copied link: the
+    run is there, interrupted, with its epochs, and Train resumes it."""
+    home = tmp_path / "home"
+    server = start_server(home)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url)
+        page.wait_for_selector("h1:has-text('Data')", timeout=30_000)
+        csv = tmp_path / "kept_points.csv"
+        rng = np.random.default_rng(1)
+        csv.write_text("p,q,label\n" + "".join(f"{a:.3f},{b:.3f},{int(a * b > 0)}\n"
+                                               for a, b in rng.normal(size=(200, 2))))
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv))
+        wait_sidebar(page, "kept_points.csv")
+        wait_idle(page)
+        goto_page(page, "Train")
+        page.locator(".st-key-train_epochs input").fill("0")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => location.search.includes('epochs=0')", timeout=10_000)
+        wait_idle(page)
+        page.locator(".st-key-sidebar_play button").first.click()
+        wait_sidebar(page, "training[\\s\\S]*epoch\\s+\\d+")
+        link = page.url
+        assert "ws=" in link
+
+        page.reload()
+        wait_sidebar(page, "kept_points.csv")
+        wait_sidebar(page, "training[\\s\\S]*epoch\\s+\\d+")
+        wait_epoch_above(page, sidebar_epoch(page))  # still training, in the server's worker
+        no_errors(page)
+
+        other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        other.goto(server.url + "/compare")
+        other.wait_for_selector("h1:has-text('Compare runs')", timeout=30_000)
+        other.wait_for_selector("text=No runs yet", timeout=30_000)
+        assert "kept_points" not in other.locator("body").inner_text()
+        other.context.close()
+
+        seen = sidebar_epoch(page)
+        time.sleep(2.0)  # what the browser showed 2 s before the crash must survive it
+    finally:
+        server.proc.kill()  # kill -9: no clean-up in the server
+        server.proc.wait(30)
+
+    restarted = start_server(home, server.port)  # the same address: the copied link works
+    try:
+        page.goto(link)
+        wait_sidebar(page, "kept_points.csv")
+        wait_sidebar(page, "interrupted")
+        kept = sidebar_epoch(page)
+        assert kept >= seen, (kept, seen)
+        assert "Press Train to resume" in sidebar_text(page) or "press Train to resume" in sidebar_text(page)
+        wait_idle(page)
+        shot(page, "3b-interrupted")
+        page.locator(".st-key-sidebar_play button").first.click()
+        wait_sidebar(page, "training")
+        wait_epoch_above(page, kept)
+        goto_page(page, "Compare runs")
+        page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+        no_errors(page)
+        page.locator(".st-key-sidebar_stop button").first.click()
+        wait_sidebar(page, "stopped")
+    finally:
+        stop_server(restarted)
