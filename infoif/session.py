@@ -212,7 +212,17 @@ class Session:
     # ------------------------------------------------------------ persistence
 
     def save(self) -> None:
-        """Writes this workspace's state (settings, data choice, current run) to the store."""
+        """Writes this workspace's state (settings, data choice, current run) to the store. If the
+        workspace was deleted meanwhile (from another tab), this tab carries on in a new one."""
+        if not self.store.workspace_exists(self.workspace):
+            self.workspace = self.store.create_workspace()
+            self.run_id, self.sweep = None, None
+            if self.data_ref is not None and self.data_ref.get("kind") == "upload":
+                try:  # the upload went with the old workspace: keep this tab's copy
+                    self.store.put_upload(self.workspace, self.store.upload_bytes(self.data_ref["sha256"]),
+                                          self.data_ref["filename"])
+                except StoreError:
+                    pass
         state = {"settings": to_query(self.settings), "data": self.data_ref, "current_run": self.run_id,
                  "probe_config": dataclasses.asdict(self.probe_config), "sweep": self.sweep}
         self.store.save_workspace_state(self.workspace, state)

@@ -202,3 +202,14 @@ def test_plane_view_refuses_data_that_is_not_2d():
     model = build_model(datasets_spec(), d.input_dim, d.task, d.num_classes, seed=0)
     with pytest.raises(ValueError, match="exactly two numeric features"):
         plane_view(model, d, datasets.load_sample("Iris"))
+
+
+def test_a_tab_whose_workspace_was_deleted_elsewhere_carries_on_in_a_new_one(session, service):
+    train(session, 2)
+    old = session.workspace
+    other_tab = Session.open(service.store, service, session.query())
+    session.delete_workspace()
+    other_tab.set_spec(other_tab.spec.replace(num_interfaces=2))
+    assert other_tab.workspace not in (old, session.workspace)
+    assert service.store.workspace_exists(other_tab.workspace) and other_tab.runs() == []
+    assert other_tab.current_run() is None
