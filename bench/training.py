@@ -1,7 +1,9 @@
 """Benchmark: the live Trainer (with probes) against a bare `model.fit` of the same model and data.
 
-    python bench/training.py           # about 3 minutes
-    python bench/training.py --quick   # one repeat
+    python bench/training.py                   # about 3 minutes
+    python bench/training.py --quick           # one repeat
+    python bench/training.py --against d023688 # also: Playground size with the store on and off,
+                                               # and with that commit's code, side by side
 
 For a 500-row 2-D dataset and a 50,000 x 20 dataset, N in {4, 32}: epochs per
 second of `model.fit(..., validation_data=...)` and of `Trainer` with its
@@ -50,8 +52,12 @@ def fit_epochs_per_second(spec, ds, epochs):
     return epochs / (time.perf_counter() - start)
 
 
-def trainer_epochs_per_second(spec, ds, epochs):
-    trainer = Trainer(spec, ds, seed=0, batch_size=BATCH)
+def trainer_epochs_per_second(spec, ds, epochs, store=None):
+    sink = None
+    if store is not None:  # the run is written to the store behind training, as in a worker
+        info = store.create_run(store.create_workspace(), spec, {"kind": "bench"}, ds.name)
+        sink = store.writer(info.id)
+    trainer = Trainer(spec, ds, seed=0, batch_size=BATCH, sink=sink)
     trainer.step()  # prepare and trace, like fit's warm-up epoch
     trainer.wait_for_epoch(1, timeout=600)
     while trainer.status != "paused":
@@ -66,11 +72,74 @@ def trainer_epochs_per_second(spec, ds, epochs):
     return epochs / seconds, probe_total / max(len(probed), 1), probe_total / epochs, len(probed)
 
 
+OLD_CODE = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+from types import SimpleNamespace
+from infoif.models import ModelSpec
+from infoif.training import Trainer
+rng = np.random.default_rng(0)
+x = rng.normal(size=(500, 2)).astype("float32")
+y = (x[:, 0] * x[:, -1] > 0).astype("int64")
+ds = SimpleNamespace(name="500x2", x_train=x[:400], y_train=y[:400], x_val=x[400:], y_val=y[400:],
+                     task="binary", num_classes=2, input_dim=2)
+t = Trainer(ModelSpec(num_interfaces=8, units=8), ds, seed=0, batch_size=32)
+t.step()
+t.wait_for_epoch(1, timeout=600)
+while t.status != "paused":
+    time.sleep(0.001)
+first = t.history[-1].time
+t.start(epochs=300)
+t.wait(timeout=3600)
+print(300 / (t.history[-1].time - first))
+"""
+
+
+def against(rev: str, repeats: int) -> None:
+    """Playground size: this code with the store off and on, and `rev`'s code, interleaved."""
+    import subprocess
+    import tempfile
+
+    from infoif.store import Store
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old = tempfile.mkdtemp(prefix="infoif-rev-")
+    subprocess.run(["git", "-C", root, "worktree", "add", "--detach", old, rev], check=True,
+                   capture_output=True)
+    try:
+        ds = dataset(500, 2)
+        spec = ModelSpec(num_interfaces=8, units=8)
+        store = Store(tempfile.mkdtemp(prefix="infoif-bench-"))
+        off, on, before = [], [], []
+        for _ in range(repeats):
+            off.append(trainer_epochs_per_second(spec, ds, 300)[0])
+            on.append(trainer_epochs_per_second(spec, ds, 300, store=store)[0])
+            out = subprocess.run([sys.executable, "-c", OLD_CODE, old], capture_output=True, text=True,
+                                 check=True, env={**os.environ, "PYTHONPATH": old})
+            before.append(float(out.stdout.strip().splitlines()[-1]))
+        m_off, m_on, m_before = (statistics.median(v) for v in (off, on, before))
+        print(f"\nPlayground size, side by side (medians of {repeats} interleaved rounds, epochs/s with probes):")
+        print(f"  {rev} (last commit)      {m_before:7.0f}   runs: " + ", ".join(f"{v:.0f}" for v in before))
+        print(f"  now, store off         {m_off:7.0f}   runs: " + ", ".join(f"{v:.0f}" for v in off))
+        print(f"  now, store on          {m_on:7.0f}   runs: " + ", ".join(f"{v:.0f}" for v in on))
+        print(f"  store on / {rev}: {m_on / m_before:.2f}   store on / off: {m_on / m_off:.2f}   "
+              "(target: within 10%)")
+    finally:
+        subprocess.run(["git", "-C", root, "worktree", "remove", "--force", old], capture_output=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--against", metavar="REV", help="a git revision to compare Playground size with")
+    parser.add_argument("--only-against", action="store_true", help="skip the fit table")
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
+    if args.against and args.only_against:
+        against(args.against, 5 if not args.quick else 1)
+        return
 
     print(f"Trainer vs bare model.fit, batch {BATCH}, Adam, validation every epoch, "
           f"{os.cpu_count()} CPUs; medians of {repeats}\n")
@@ -100,6 +169,8 @@ def main():
              for _ in range(repeats)]
     print(f"\nPlayground size (500 rows x 2, N=8, 300 epochs): "
           f"{statistics.median(rates):.0f} epochs/s with probes (target >= 100)")
+    if args.against:
+        against(args.against, 5 if not args.quick else 1)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,7 @@ class History:
         self._probe_records = 0
         self._lock = threading.RLock()
         self.gaps: list[int] = list(gaps)  # epochs after which training resumed from a checkpoint
+        self.last_probed: Snapshot | None = None  # the newest snapshot with probes
 
     # ------------------------------------------------------------ reading
 
@@ -113,6 +114,7 @@ class History:
             self._items.append(snapshot)
             thinned = Thinned()
             if snapshot.has_probes:
+                self.last_probed = snapshot
                 self._probe_records += 1
                 thinned.extend(self._trim_heavy())
             cfg = self.config
@@ -126,7 +128,7 @@ class History:
             last = self._items[-1]
             if last.has_probes:
                 return Thinned()
-            self._items[-1] = replace(last, probes=probes, plane=plane)
+            self._items[-1] = self.last_probed = replace(last, probes=probes, plane=plane)
             self._probe_records += 1
             return self._trim_heavy()
 
@@ -135,6 +137,7 @@ class History:
         with self._lock:
             self._items = [s for s in self._items if s.epoch <= epoch]
             self._probe_records = sum(s.has_probes for s in self._items)
+            self.last_probed = next((s for s in reversed(self._items) if s.has_probes), None)
 
     def mark_gap(self, epoch: int) -> None:
         with self._lock:

@@ -108,6 +108,7 @@ class Runner:
         self._epoch_seconds = 0.0
         self._partial: dict | None = None  # the chunked epoch in progress
         self._since_checkpoint = 0.0
+        self._since_flush = 0.0
         if checkpoint is not None:
             self._restore(checkpoint, gap)
 
@@ -211,10 +212,13 @@ class Runner:
                                                             and not self.control.stepping):
             self._finish_probes()
             self.settle()
-        elif self.sink is not None and self._since_checkpoint >= (
-                YOUNG_FLUSH if self.clock < YOUNG_SECONDS else CHECKPOINT_SECONDS):
-            self._since_checkpoint = 0.0
-            self.sink.flush(self, self.checkpoint())
+        elif self.sink is not None:
+            if self._since_checkpoint >= CHECKPOINT_SECONDS:
+                self._since_checkpoint = self._since_flush = 0.0
+                self.sink.flush(self, self.checkpoint())
+            elif self.clock < YOUNG_SECONDS and self._since_flush >= YOUNG_FLUSH:
+                self._since_flush = 0.0
+                self.sink.flush(self, model=False)  # the epochs only: the dashboard shows them at once
         return True
 
     def _apply_settings(self):
@@ -265,8 +269,10 @@ class Runner:
         partial["elapsed"] = partial.get("elapsed", 0.0) + elapsed
         self._chunk_steps = _adapt_chunk(elapsed, len(chunk))
         if partial["done"] < len(batches):
-            self.clock += time.perf_counter() - started
-            self._since_checkpoint += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.clock += elapsed
+            self._since_checkpoint += elapsed
+            self._since_flush += elapsed
             return
         self._partial = None
         values, finite = self.engine.end_epoch()
@@ -295,8 +301,10 @@ class Runner:
             recorded.append(snapshot)
             self.epoch += 1
             self.control.epoch_done()
-        self.clock = base + (time.perf_counter() - started)
-        self._since_checkpoint += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        self.clock = base + elapsed
+        self._since_checkpoint += elapsed
+        self._since_flush += elapsed
         if self.sink is not None:
             self.sink.add(self, recorded, thinned)
         if finite:

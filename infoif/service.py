@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from infoif.control import ACTIVE, check_batch_size, check_epochs, check_learning_rate
-from infoif.store import Store, _owner
+from infoif.store import Store, owner_label
 
 __all__ = ["Service", "shared", "ServiceError", "default_workers"]
 
@@ -319,7 +319,7 @@ class Service:
             if target is None:
                 self._queue = [q for q in self._queue if q[0] != run_id] + [(run_id, verb, kwargs)]
                 position = len(self._queue)
-                self.store.set_status(run_id, "queued", None, owner=_owner(), heartbeat=time.time())
+                self.store.set_status(run_id, "queued", None, owner=owner_label(), heartbeat=time.time())
                 return {"status": "queued", "queued": position}
             self._queue = [q for q in self._queue if q[0] != run_id]
             if verb != "step":

@@ -92,15 +92,15 @@ def test_a_queued_run_can_be_paused_or_stopped_before_it_starts(service, new_run
 
 def test_a_budgeted_run_finishes_with_no_one_watching(service, new_run):
     old = service.idle_pause
-    service.idle_pause = 0.5  # unwatched runs "until stopped" are paused after this long
     try:
         budgeted, endless = new_run(), new_run()
-        service.train(budgeted, 400, wait=None)
         service.train(endless, None, wait=None)
+        wait_for(lambda: epochs(service, endless) > 0, what="the run to start")
+        service.idle_pause = 0.5  # unwatched runs "until stopped" are paused after this long
+        service.train(budgeted, 400, wait=None)
+        wait_for(lambda: status(service, endless) == "paused", what="the unwatched run to be paused")
         wait_for(lambda: status(service, budgeted) == "finished", what="the budgeted run to finish")
         assert epochs(service, budgeted) == 400
-        wait_for(lambda: status(service, endless) == "paused", what="the unwatched run to be paused")
-        assert epochs(service, endless) > 0
     finally:
         service.idle_pause = old
 
