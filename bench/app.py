@@ -10,6 +10,8 @@ Prints:
      for three fresh models (median; issue 10's target is 1.0 s);
   3. a rerun of the Interfaces page with 500 probed epochs of history, on the server (AppTest,
      median of 5; target <= 300 ms);
+  0. a full garbage collection in a process with the server's imports, as Streamlit runs
+     after every script run, without and with gc.freeze() (pages/_ui.service freezes them);
   4. training throughput with the dashboard open in a browser (live charts refreshing every
      second) on each page that draws them, against the same run in the same training service with
      nobody watching, in interleaved rounds measured in this run (target >= 0.8 on every page).
@@ -212,11 +214,38 @@ def watched_epochs_per_second(browser, page_name: str = "Interfaces", tab: str |
         stop(proc)
 
 
+GC_CODE = """
+import gc, statistics, time
+import streamlit, pandas, plotly.graph_objects
+import infoif.session, infoif.service, infoif.figures, infoif.plane, infoif.data, infoif.datasets
+def median_ms():
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        gc.collect()
+        times.append(1000 * (time.perf_counter() - started))
+    return statistics.median(times)
+before = median_ms()
+gc.freeze()
+print(f"{before:.1f} {median_ms():.1f}")
+"""
+
+
+def server_gc_ms() -> tuple[float, float]:
+    out = subprocess.run([sys.executable, "-c", GC_CODE], capture_output=True, text=True, check=True, cwd=ROOT)
+    before, after = map(float, out.stdout.split())
+    return before, after
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    before, after = server_gc_ms()
+    print(f"0. full GC in a process with the server's imports (no TensorFlow): {before:.0f} ms, "
+          f"after gc.freeze(): {after:.1f} ms")
 
     from tests.e2e.test_browser import chromium_path
 

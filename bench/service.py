@@ -55,6 +55,35 @@ def service_rates(service, workspace, k: int) -> list[float]:
     return [(b - a) / (t1 - t0) for a, b in zip(e0, e1)]
 
 
+def control_latency(service, workspace, repeats: int = 10) -> dict[str, list[float]]:
+    """Seconds from a verb's call to the worker's answer (it applies verbs between two calls), with
+    two runs training on every worker."""
+    from infoif.spec import ModelSpec
+
+    store = service.store
+    k = service.n_workers * service.slots
+    runs = [store.create_run(workspace, ModelSpec(), CIRCLE, "Circle", seed=i).id for i in range(k)]
+    for r in runs:
+        service.train(r, None, wait=None)
+    while not all(store.run_info(r).epochs > 0 for r in runs):
+        time.sleep(0.05)
+    time.sleep(1.0)
+    times = {"pause": [], "train (resume)": [], "learning rate": [], "step": []}
+    for i in range(repeats):
+        run = runs[i % k]
+        for name, call in (("pause", lambda: service.pause(run)), ("step", lambda: service.step(run, wait=10)),
+                           ("train (resume)", lambda: service.train(run, "resume", wait=10)),
+                           ("learning rate", lambda: service.set_learning_rate(run, 0.01))):
+            started = time.perf_counter()
+            reply = call()
+            times[name].append(time.perf_counter() - started)
+            assert "pending" not in reply, reply
+        time.sleep(0.2)
+    for r in runs:
+        service.stop(r)
+    return times
+
+
 def thread_rates(k: int) -> list[float]:
     """The old design: k Trainer threads in one process, TensorFlow on one intra- and one inter-op
     thread (as the server had it)."""
@@ -103,6 +132,7 @@ def main():
             results[("service", k)].append(service_rates(service, workspace, k))
             if not args.skip_threads:
                 results[("threads", k)].append(thread_rates(k))
+    latency = control_latency(service, workspace)
     service.shutdown()
 
     header = f"{'design':>8} {'runs':>4} | {'aggregate ep/s':>14} {'x one run':>9} | {'slowest/fair':>12}  per run (median round)"
@@ -121,6 +151,10 @@ def main():
             print(f"{design:>8} {k:>4} | {total:>14.0f} {total / alone:>9.2f} | {fair:>12.2f}  "
                   + ", ".join(f"{x:.0f}" for x in middle))
     print("\nTargets: service, 2 runs: aggregate >= 1.6x one run; 4 runs: slowest/fair >= 0.5.")
+    print(f"\nVerb to worker and back, {service.n_workers * service.slots} runs training "
+          "(median / max of 10, target 0.2 s):")
+    for name, values in latency.items():
+        print(f"  {name:16s} {1000 * statistics.median(values):6.1f} ms / {1000 * max(values):6.1f} ms")
 
 
 if __name__ == "__main__":

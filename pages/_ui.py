@@ -26,10 +26,21 @@ log = logging.getLogger("infoif.app")
 @st.cache_resource(max_entries=1)
 def service():
     """The server's training service (one per server process): its workers start at once, in the
-    background, so TensorFlow's import is off every user's path. The home is INFOIF_HOME."""
+    background, so TensorFlow's import is off every user's path. The home is INFOIF_HOME.
+
+    Also, once per server: Streamlit runs a full garbage collection after every script run (and
+    live charts rerun every second in every watching tab). The server no longer imports
+    TensorFlow, but pandas, plotly and Streamlit still make a collection cost 64-85 ms holding the
+    GIL; with the long-lived import-time objects frozen out of the collector it is ~0 ms
+    (bench/app.py prints both)."""
+    import gc
+
+    from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
     from infoif.service import shared
 
-    return shared()
+    svc = shared()
+    gc.freeze()
+    return svc
 
 
 @contextlib.contextmanager
