@@ -1,18 +1,27 @@
-"""The compiled TensorFlow part of training one model: no threads, no control, no history.
+"""The compiled TensorFlow part of training one model: no threads of its own to run, no control,
+no history.
 
 Why not `model.fit`: on Playground-sized data a `fit()` epoch costs about
 30 ms of Keras overhead against a few milliseconds of maths. The engine calls
 the model's own `train_step` inside long-lived `tf.function`s instead: the
 model, loss, metrics and optimizer are all Keras', only the loop is ours.
 
-Two paths, both traced once per engine:
+Two compiled paths:
 
-* `run_epochs(batches)`: several whole epochs in one `tf.while_loop` call,
-  each with its validation, and an in-graph rollback of an epoch whose loss
-  is not finite (the loop ends there). For small data.
 * `begin_epoch()`, `train_chunk(batches)`..., `end_epoch()`: one epoch in
   chunks of steps, so that a caller regains control every ~0.1 s on data of
   any size (a stop mid-epoch calls `rollback()`).
+* `run_epochs(batches)`: several whole epochs in one `tf.while_loop` call,
+  each with its validation, and an in-graph rollback of an epoch whose loss
+  is not finite (the loop ends there). For small data.
+
+Tracing is most of a new model's wait for its first epoch. So `prepare()`
+traces only the chunked path (one `train_step` and one evaluation), which can
+run every epoch on its own; the fused path, which traces both twice, is
+traced by `trace_fused_in_background()` in a thread of its own while the
+first epochs run, and is used once `fused_ready`. Both paths do the same
+arithmetic on the same batches, so a run's history does not depend on when
+it switched.
 
 Before every epoch the weights *and* the optimizer's slots are backed up in
 graph, so a rolled-back epoch leaves no trace, and `state()` can always give
@@ -20,6 +29,9 @@ the state at the last finished epoch, even in the middle of one.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
 
 import numpy as np
 
@@ -47,13 +59,29 @@ class Engine:
         self.model = model
         self.dataset = dataset
         self.n_train = int(len(dataset.x_train))
-        self._prepared = False
         self.mid_epoch = False
+        self.ready = False  # the chunked path is traced
+        self._fused = threading.Event()
+        self._tracer: threading.Thread | None = None
+        self.trace_error: str | None = None
+        self._parts = None
 
-    def prepare(self) -> None:
-        """Tensors and compiled functions (traced here, so the first epochs do not pay for it)."""
-        if self._prepared:
-            return
+    @property
+    def _prepared(self) -> bool:
+        return self.ready
+
+    @property
+    def fused_ready(self) -> bool:
+        return self._fused.is_set()
+
+    def prepare(self, fused: bool = False) -> None:
+        """Traces the chunked path here and now (and the fused one too with `fused=True`)."""
+        if not self.ready:
+            self._trace_chunked()
+        if fused:
+            self._trace_fused()
+
+    def _trace_chunked(self) -> None:
         import tensorflow as tf
 
         model, ds = self.model, self.dataset
@@ -68,6 +96,8 @@ class Engine:
         variables = _state_variables(model)
         saved = [tf.Variable(v, trainable=False) for v in variables]
 
+        # Plain functions, traced inline wherever they are used; the tf.function
+        # wrappers are for calling them on their own.
         def train_batches(batches):
             for i in tf.range(tf.shape(batches)[0]):
                 idx = batches[i]
@@ -96,6 +126,23 @@ class Engine:
             for metric in model.metrics:
                 metric.reset_state()
             return tf.constant(0)
+
+        self._parts = (train_batches, evaluate, begin, restore)
+        self._train_chunk = tf.function(train_batches, input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        self._end_epoch = tf.function(evaluate)
+        self._begin = tf.function(begin)
+        self._restore = tf.function(restore)
+        for fn in (self._train_chunk, self._end_epoch, self._begin, self._restore):
+            fn.get_concrete_function()
+        self._variables, self._saved = variables, saved
+        self.ready = True
+
+    def _trace_fused(self) -> None:
+        if self.fused_ready:
+            return
+        import tensorflow as tf
+
+        train_batches, evaluate, begin, restore = self._parts
 
         def one_epoch(batches):
             begin()
@@ -126,16 +173,34 @@ class Engine:
             _, finite, arrays = tf.while_loop(more, body, (tf.constant(1), finite, arrays))
             return {name: a.stack() for name, a in arrays.items()}, finite
 
-        batches_2d = [tf.TensorSpec([None, None], tf.int32)]
-        self._train_chunk = tf.function(train_batches, input_signature=batches_2d)
-        self._end_epoch = tf.function(evaluate)
-        self._begin = tf.function(begin)
-        self._restore = tf.function(restore)
-        self._run_epochs = tf.function(run_epochs, input_signature=[tf.TensorSpec([None, None, None], tf.int32)])
-        for fn in (self._train_chunk, self._end_epoch, self._begin, self._restore, self._run_epochs):
-            fn.get_concrete_function()
-        self._variables, self._saved = variables, saved
-        self._prepared = True
+        fn = tf.function(run_epochs, input_signature=[tf.TensorSpec([None, None, None], tf.int32)])
+        fn.get_concrete_function()
+        self._run_epochs = fn
+        self._fused.set()
+
+    def trace_fused_in_background(self, also=None) -> None:
+        """Traces the fused path in a thread of its own (once), then `also()` if given; the
+        chunked path must be traced already (everything Keras builds lazily then exists)."""
+        if self._tracer is not None or self.fused_ready or not self.ready:
+            return
+
+        def trace():
+            try:
+                self._trace_fused()
+                if also is not None:
+                    also()
+            except Exception as exc:  # noqa: BLE001 - the chunked path goes on; say why
+                self.trace_error = f"{type(exc).__name__}: {exc}"
+                logging.getLogger("infoif.engine").exception("Tracing the fused path failed")
+
+        self._tracer = threading.Thread(target=trace, name="infoif-trace", daemon=True)
+        self._tracer.start()
+
+    def wait_traced(self, timeout: float | None = None) -> bool:
+        """Waits for the background tracing (if any); True when the fused path is ready."""
+        if self._tracer is not None:
+            self._tracer.join(timeout)
+        return self.fused_ready
 
     # ------------------------------------------------------------ paths
 

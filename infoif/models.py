@@ -131,6 +131,9 @@ class InterfaceProbe:
             ) from None
         self.model = model
         self._compiled = {}  # batch shape -> compiled forward (TensorFlow backend)
+        # False: a batch shape not traced yet (`trace`) runs eagerly instead of tracing on the spot;
+        # a new run's first measurements then come at once while the tracing happens elsewhere.
+        self.trace_on_call = True
 
     def _eager_forward(self, x):
         t = self.interfaces(x)
@@ -149,11 +152,23 @@ class InterfaceProbe:
 
         fn = self._compiled.get(x.shape)
         if fn is None:
+            if not self.trace_on_call:
+                return self._eager_forward(tf.constant(x))
+            fn = self.trace(x.shape)
+        return fn(tf.constant(x))
+
+    def trace(self, shape) -> object:
+        """Compiles the forward pass for batches of `shape` (any thread may do it, once)."""
+        import tensorflow as tf
+
+        shape = tuple(shape)
+        fn = self._compiled.get(shape)
+        if fn is None:
+            fn = tf.function(self._eager_forward).get_concrete_function(tf.TensorSpec(shape, tf.float32))
             if len(self._compiled) >= 8:
                 self._compiled.clear()
-            fn = tf.function(self._eager_forward).get_concrete_function(tf.TensorSpec(x.shape, tf.float32))
-            self._compiled[x.shape] = fn
-        return fn(tf.constant(x))
+            self._compiled[shape] = fn
+        return fn
 
     @property
     def num_interfaces(self) -> int:

@@ -83,6 +83,7 @@ class Runner:
         self.model = build_model(spec, dataset.input_dim, dataset.task, dataset.num_classes, seed=self.seed)
         self.engine = Engine(self.model, dataset)
         self.probe = InterfaceProbe(self.model)
+        self.probe.trace_on_call = False  # measured eagerly until traced in the background (below)
 
         rng = np.random.default_rng(self.seed)
         self._order_rng = np.random.default_rng(rng.integers(2**63))
@@ -108,7 +109,7 @@ class Runner:
         self._epoch_seconds = 0.0
         self._partial: dict | None = None  # the chunked epoch in progress
         self._since_checkpoint = 0.0
-        self._since_flush = 0.0
+        self._since_flush = math.inf  # the first epoch is written at once
         if checkpoint is not None:
             self._restore(checkpoint, gap)
 
@@ -169,10 +170,16 @@ class Runner:
     # ------------------------------------------------------------ training
 
     def prepare(self) -> None:
-        """Traces the compiled training and probe functions (else the first `advance()` does)."""
-        if not self.engine._prepared:
-            self.engine.prepare()
-            self.probe(self.x_probe)  # traces the compiled probe here, not inside the first measurement
+        """Traces every compiled function here and now (both paths and the probe). Not needed:
+        `advance()` traces the chunked path first, and the rest in the background."""
+        self.engine.prepare(fused=True)
+        self.probe.trace(self.x_probe.shape)
+
+    def _trace_rest_soon(self) -> None:
+        """After the first epoch: the fused path and the compiled probe, in a thread of their own."""
+        if not self.engine.fused_ready:
+            shape = self.x_probe.shape
+            self.engine.trace_fused_in_background(also=lambda: self.probe.trace(shape))
 
     def advance(self) -> bool:
         """Runs one compiled call if the control wants one; False (doing nothing) otherwise."""
@@ -180,7 +187,7 @@ class Runner:
         if not control.wants_work:
             return False
         try:
-            self.prepare()  # tracing is not training: the clock starts after it
+            self.engine.prepare()  # the chunked path; tracing is not training: the clock starts after it
             started = time.perf_counter()
             if self._partial is None:
                 self._apply_settings()
@@ -189,7 +196,7 @@ class Runner:
                 steps = math.ceil(n / bs)
                 # Fused when at least two epochs fit in one call: an epoch near CHUNK_SECONDS
                 # gains nothing from it, and would flip between the two paths.
-                if 2 * steps <= self._chunk_steps:
+                if self.engine.fused_ready and 2 * steps <= self._chunk_steps:
                     self._run_fused(n, bs, steps, started)
                 else:
                     rng_state = self._order_rng.bit_generator.state  # a checkpoint mid-epoch redraws it
@@ -212,13 +219,11 @@ class Runner:
                                                             and not self.control.stepping):
             self._finish_probes()
             self.settle()
-        elif self.sink is not None:
-            if self._since_checkpoint >= CHECKPOINT_SECONDS:
-                self._since_checkpoint = self._since_flush = 0.0
-                self.sink.flush(self, self.checkpoint())
-            elif self.clock < YOUNG_SECONDS and self._since_flush >= YOUNG_FLUSH:
-                self._since_flush = 0.0
-                self.sink.flush(self, model=False)  # the epochs only: the dashboard shows them at once
+        elif self.sink is not None and (self._since_checkpoint >= CHECKPOINT_SECONDS or (
+                self.clock < YOUNG_SECONDS and self._since_flush >= YOUNG_FLUSH)):
+            # a young run is written more often, so that its first epochs show at once
+            self._since_checkpoint = self._since_flush = 0.0
+            self.sink.flush(self, self.checkpoint())
         return True
 
     def _apply_settings(self):
@@ -277,6 +282,7 @@ class Runner:
         self._partial = None
         values, finite = self.engine.end_epoch()
         self._finish_epochs([values], finite, partial["bs"], started, partial["elapsed"])
+        self._trace_rest_soon()
 
     def _finish_epochs(self, rows: list[dict], finite: bool, bs: int, started: float, train_elapsed: float):
         """Records the epochs of one call: `rows` are their metrics, oldest first; if not

@@ -172,6 +172,7 @@ class Service:
         self._queue: list[tuple[str, str, dict]] = []  # (run id, verb, kwargs), first come first served
         self._settings: dict[str, dict] = {}  # learning rate / batch size for a run not loaded anywhere
         self._budgeted: dict[str, bool] = {}
+        self._warm: dict[str, _Worker] = {}  # fresh-run settings key -> the worker that built it
         self._seen: dict[str, float] = {}
         self._names = itertools.count()
         self._started = False
@@ -260,6 +261,28 @@ class Service:
     def set_batch_size(self, run_id: str, batch_size: int) -> dict:
         return self._control(run_id, "batch_size", {"n": check_batch_size(batch_size)})
 
+    def prewarm(self, spec: dict, dataset: dict, seed: int, batch_size: int, probe_config: dict) -> None:
+        """Builds (and traces) a fresh model for these settings on the worker that would get it,
+        ahead of the Train click that may follow (a guess: never waited for, never needed)."""
+        from infoif.store import fresh_run_key
+
+        settings = {"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
+                    "probe_config": probe_config}
+        key = fresh_run_key(**settings)
+        with self._lock:
+            if self._closed or (key in self._warm and self._warm[key].alive):
+                return
+            worker = self._free_worker(None)
+            if worker is None:
+                return
+            self._warm[key] = worker
+            while len(self._warm) > 64:
+                self._warm.pop(next(iter(self._warm)))
+        try:
+            worker.send("prewarm", wait=None, settings=settings)
+        except ServiceError:
+            pass
+
     def touch(self, run_id: str) -> None:
         """Someone is watching this run (an open tab); see `idle_pause`."""
         self._seen[run_id] = time.monotonic()
@@ -312,6 +335,9 @@ class Service:
             holder = self._where.get(run_id)
             if holder is not None and not holder.alive:
                 holder = None
+            if holder is None:
+                holder = self._warm.pop(self._fresh_key(run_id), None)  # where its model was built ahead
+                holder = holder if holder is not None and holder.alive else None
             if holder is not None and (run_id in holder.running or verb == "step"):
                 target = holder  # already training there (a new budget), or one quick epoch
             else:
@@ -342,6 +368,18 @@ class Service:
                 self._where.pop(run_id, None)
             raise
         return _result(reply, target)
+
+    def _fresh_key(self, run_id: str) -> str | None:
+        from infoif.store import StoreError, fresh_run_key
+
+        try:
+            info = self.store.run_info(run_id)
+            if info.epochs or info.status != "idle":
+                return None
+            s = self.store.run_settings(run_id)
+        except (KeyError, StoreError):
+            return None
+        return fresh_run_key(s["spec"], s["dataset"], s["seed"], s["batch_size"], s["probe_config"])
 
     def _control(self, run_id: str, verb: str, kwargs: dict) -> dict:
         with self._lock:

@@ -38,6 +38,7 @@ __all__ = ["Session", "RunView", "RunStatus", "headline_metric", "STEP_TIMEOUT"]
 
 STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
 CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
+YOUNG_SECONDS = 8.0  # a run this new is shown more often (its first epochs at once)
 WORKSPACE_PARAM = "ws"
 
 
@@ -61,6 +62,7 @@ class RunStatus:
     starting: bool = False  # sent to a worker, not training yet (loading the model)
     budget_done: int | None = None
     budget: int | None = None
+    young: bool = False  # starting, or started moments ago: worth refreshing the charts more often
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -191,6 +193,7 @@ class Session:
         s._open_data(problems)
         s.problems = problems
         s.save()
+        s._prewarm()
         return s
 
     def _open_data(self, problems: list[str]) -> None:
@@ -210,6 +213,16 @@ class Session:
             self.use_sample(datasets.DEFAULT_SAMPLE)
 
     # ------------------------------------------------------------ persistence
+
+    def _prewarm(self) -> None:
+        """With no current run, the next Train makes one from the settings on screen: have a worker
+        build (and trace) that model now, so the first epoch shows at once (infoif.service)."""
+        if self.run_id is not None or self.service is None or self.dataset is None:
+            return
+        prewarm = getattr(self.service, "prewarm", None)
+        if prewarm is not None:
+            prewarm(self.spec.to_dict(), self._ref(self.data_ref), self.settings.seed,
+                    min(self.settings.batch_size, len(self.dataset.x_train)), dataclasses.asdict(self.probe_config))
 
     def save(self) -> None:
         """Writes this workspace's state (settings, data choice, current run) to the store. If the
@@ -304,6 +317,7 @@ class Session:
         if changed:
             self._retire_current_run()
         self.save()
+        self._prewarm()
 
     # ------------------------------------------------------------ model and settings
 
@@ -318,6 +332,7 @@ class Session:
         self.settings = dataclasses.replace(self.settings, spec=spec)
         self._retire_current_run()
         self.save()
+        self._prewarm()
         return True
 
     def set_learning_rate(self, lr: float) -> None:
@@ -333,6 +348,7 @@ class Session:
         changes = {k: v for k, v in (("info_bins", bins), ("kde_noise_var", noise_var)) if v is not None}
         self.probe_config = dataclasses.replace(self.probe_config, **changes)
         self.save()
+        self._prewarm()
 
     def set_training(self, batch_size: int | None = None, epochs: int | None = None, seed: int | None = None):
         changes = {k: v for k, v in (("batch_size", batch_size), ("epochs", epochs), ("seed", seed)) if v is not None}
@@ -340,6 +356,8 @@ class Session:
         if batch_size is not None and self.run_id is not None and self.service is not None:
             self.service.set_batch_size(self.run_id, min(batch_size, len(self.dataset.x_train)))
         self.save()
+        if batch_size is not None or seed is not None:
+            self._prewarm()
 
     # ------------------------------------------------------------ runs
 
@@ -404,6 +422,7 @@ class Session:
         """A fresh model with the same settings (the old run stays for comparison if it trained)."""
         self._retire_current_run()
         self.save()
+        self._prewarm()
 
     def _retire_current_run(self) -> None:
         run_id, self.run_id = self.run_id, None
@@ -433,7 +452,8 @@ class Session:
             info.status, info.name, info.id, info.epochs, metric, info.metrics.get(metric) if metric else None,
             info.error if info.status in ("failed", "interrupted") else None, where.get("queued"),
             # sent to a worker that has not started it yet (loading the data and the model)
-            starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget)
+            starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget,
+            young=info.status in ("running", "idle", "queued") and time.time() - info.created < YOUNG_SECONDS)
 
     def is_training(self) -> bool:
         return self.status().active or self.sweep_running()

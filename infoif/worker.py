@@ -34,6 +34,7 @@ from collections import OrderedDict
 __all__ = ["main", "Worker"]
 
 MAX_RESIDENT = 8  # runs kept loaded per worker; beyond that the least recently used idle one is unloaded
+MAX_WARM = 3  # fresh models built (and traced) ahead of a Train click, per worker
 
 
 class _Lines:
@@ -73,6 +74,10 @@ class Worker:
         # Loading a run (data, model, tracing: seconds) happens in a thread of its own, so the
         # runs already here keep training; requests for a run being loaded wait for it.
         self.loading: dict[str, list[dict]] = {}
+        # Fresh runners built ahead of time for settings a user has on screen (`prewarm`): the
+        # Train click that follows finds its model built and its chunked path traced.
+        self.warm: OrderedDict = OrderedDict()  # settings key -> Runner without a run
+        self._warm_lock = threading.Lock()
         self._to_load: queue.Queue = queue.Queue()
         self._loaded: queue.Queue = queue.Queue()
         threading.Thread(target=self._loader, name="infoif-worker-loader", daemon=True).start()
@@ -106,6 +111,9 @@ class Worker:
             elif op == "unload":
                 self.unload(request["run"])
                 reply.update(ok=True)
+            elif op == "prewarm":
+                self._to_load.put(("prewarm", request["settings"]))
+                reply.update(ok=True)
             elif op == "ping":
                 reply.update(ok=True, resident=list(self.runners))
             else:
@@ -117,9 +125,12 @@ class Worker:
     def _loader(self):
         while True:
             run_id = self._to_load.get()
+            if isinstance(run_id, tuple):
+                self._prewarm(run_id[1])
+                continue
             try:
                 runner = self.load(run_id)
-                runner.prepare()
+                runner.engine.prepare()  # the chunked path: the rest is traced while it trains
             except Exception as exc:  # noqa: BLE001 - reported for that run
                 self._loaded.put((run_id, exc))
             else:
@@ -157,12 +168,46 @@ class Worker:
 
     # ------------------------------------------------------------ runs
 
-    def load(self, run_id: str):
-        """A runner for the run, from the store (continuing from its checkpoint)."""
+    def _build(self, settings: dict, **kwargs):
         from infoif.probes import ProbeConfig
         from infoif.runner import Runner
         from infoif.spec import ModelSpec
 
+        frame, dataset = self.store.dataset(settings["dataset"])
+        return Runner(ModelSpec.from_dict(settings["spec"]), dataset, seed=settings["seed"],
+                      batch_size=min(settings["batch_size"], len(dataset.x_train)),
+                      probe_config=ProbeConfig(**settings["probe_config"]), frame=frame, **kwargs)
+
+    def _prewarm(self, settings: dict) -> None:
+        """Builds a fresh runner for these settings and traces its chunked path (in the loader)."""
+        from infoif.store import fresh_run_key
+
+        key = fresh_run_key(**settings)
+        with self._warm_lock:
+            if key in self.warm:
+                self.warm.move_to_end(key)
+                return
+        try:
+            runner = self._build(settings)
+            runner.engine.prepare()
+        except Exception:  # noqa: BLE001 - a guess that did not work out; the real load says why
+            return
+        with self._warm_lock:
+            self.warm[key] = runner
+            while len(self.warm) > MAX_WARM:
+                self.warm.popitem(last=False)
+
+    def _take_warm(self, settings: dict):
+        from infoif.store import fresh_run_key
+
+        key = fresh_run_key(spec=settings["spec"], dataset=settings["dataset"], seed=settings["seed"],
+                            batch_size=settings["batch_size"], probe_config=settings["probe_config"])
+        with self._warm_lock:
+            return self.warm.pop(key, None)
+
+    def load(self, run_id: str):
+        """A runner for the run: a warm one built for its settings, or one from the store
+        (continuing from its checkpoint)."""
         info = self.store.run_info(run_id)
         settings, checkpoint, history = self.store.resume_parts(run_id)
         if checkpoint is None and info.epochs:
@@ -170,13 +215,14 @@ class Worker:
 
             raise StoreError(f"This run's checkpoint is missing, so its {info.epochs} epochs cannot be continued "
                              "(they stay on the Compare page). Press Reset for a fresh model.")
-        frame, dataset = self.store.dataset(settings["dataset"])
         sink = self.store.writer(run_id, worker=self.label)
+        if checkpoint is None and not info.epochs and info.status == "idle":
+            runner = self._take_warm(settings)
+            if runner is not None:
+                runner.sink, runner.name = sink, info.name
+                return runner
         lost = checkpoint is not None and info.status in ("interrupted", "failed")
-        runner = Runner(ModelSpec.from_dict(settings["spec"]), dataset, seed=settings["seed"],
-                        batch_size=min(settings["batch_size"], len(dataset.x_train)),
-                        probe_config=ProbeConfig(**settings["probe_config"]), frame=frame, sink=sink,
-                        checkpoint=checkpoint, history=history, name=info.name, gap=lost)
+        runner = self._build(settings, sink=sink, checkpoint=checkpoint, history=history, name=info.name, gap=lost)
         if info.status in ("paused", "stopped", "finished", "interrupted", "failed"):
             runner.control.status, runner.control.error = info.status, info.error
         if checkpoint is not None or info.epochs:

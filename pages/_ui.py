@@ -19,6 +19,7 @@ from infoif.session import Session
 
 SESSION_KEY = "infoif"
 LIVE_SECONDS = 1.0  # charts refresh this often while training runs
+YOUNG_LIVE_SECONDS = 0.25  # and this often while a run is starting, so its first epochs show at once
 
 log = logging.getLogger("infoif.app")
 
@@ -165,16 +166,18 @@ def status_line(s: Session) -> None:
 
 
 def live(render: Callable[[], None], s: Session) -> None:
-    """Draws `render()` in a fragment that refreshes every second while training runs."""
+    """Draws `render()` in a fragment that refreshes every second while training runs (four times
+    a second while the run is young)."""
     running = is_training(s)
+    young = running and s.status().young
     inline = {"now": True}  # the first call is part of the full script run
 
-    @st.fragment(run_every=LIVE_SECONDS if running else None)
+    @st.fragment(run_every=(YOUNG_LIVE_SECONDS if young else LIVE_SECONDS) if running else None)
     def _live():
         with guard("live view"):
             render()
-        if running and not inline["now"] and not is_training(s):
-            st.rerun()  # training ended: redraw the whole page once, timers off
+        if running and not inline["now"] and (not is_training(s) or (young and not s.status().young)):
+            st.rerun()  # training ended, or grew up: redraw the whole page once, with the right timer
 
     _live()
     inline["now"] = False

@@ -26,9 +26,16 @@ from infoif.store.reader import RunReader
 from infoif.store.records import load_checkpoint
 from infoif.store.writer import RunWriter, WriterThread
 
-__all__ = ["Store", "RunInfo", "STALE_SECONDS"]
+__all__ = ["Store", "RunInfo", "STALE_SECONDS", "fresh_run_key"]
 
 STALE_SECONDS = 15.0  # an active run whose writer has been silent this long was interrupted
+
+
+def fresh_run_key(spec: dict, dataset: dict, seed: int, batch_size: int, probe_config: dict) -> str:
+    """What makes a fresh run's model and first epochs: two runs with the same key start the
+    same, so a worker can build (and trace) one before it is asked for (see infoif.service)."""
+    return dumps({"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
+                  "probe_config": probe_config}, sort_keys=True)
 
 
 @dataclass(frozen=True)

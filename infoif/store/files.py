@@ -52,8 +52,8 @@ def _json_default(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def dumps(value) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+def dumps(value, sort_keys: bool = False) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"), sort_keys=sort_keys)
 
 
 def read_json(path: Path, what: str) -> dict:

@@ -1,0 +1,97 @@
+"""The first epoch at once: the chunked path first, the fused path traced in the background, and
+fresh models built ahead of the Train click. Same numbers whichever way a run got them."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from infoif import datasets
+from infoif.runner import Runner
+from infoif.spec import ModelSpec
+
+from tests.conftest import CIRCLE
+
+SPEC = ModelSpec(num_interfaces=4, units=3)
+
+
+@pytest.fixture(scope="module")
+def circle():
+    return datasets.prepare_sample("Circle"), datasets.load_sample("Circle")
+
+
+def train(runner, epochs):
+    runner.command("train", epochs=epochs)
+    while runner.advance():
+        pass
+    assert runner.status == "finished", runner.error
+    return runner.history.snapshots()
+
+
+def losses(history):
+    return np.array([[s.metrics["loss"], s.metrics["val_loss"]] for s in history])
+
+
+def test_the_first_snapshot_is_the_same_whichever_path_ran_it(circle):
+    ds, frame = circle
+    chunked = Runner(SPEC, ds, seed=5, frame=frame)  # traces only the chunked path before epoch 1
+    fused = Runner(SPEC, ds, seed=5, frame=frame)
+    fused.prepare()  # everything traced: epoch 1 runs fused
+    a, b = train(chunked, 1), train(fused, 1)
+    assert not chunked.engine.fused_ready or chunked._epochs_per_call == 1
+    np.testing.assert_allclose(losses(a), losses(b), rtol=1e-5)
+    for x, y in zip(chunked.engine.state(), fused.engine.state()):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
+    assert a[0].has_probes and b[0].has_probes
+    np.testing.assert_allclose(a[0].probes.energy_final, b[0].probes.energy_final, rtol=1e-4, atol=1e-6)
+
+
+def test_a_run_that_switches_paths_has_the_history_of_one_that_does_not(circle):
+    ds, frame = circle
+    switching = Runner(SPEC, ds, seed=2, frame=frame)
+    train(switching, 3)
+    assert switching.engine.wait_traced(120), switching.engine.trace_error
+    train(switching, 27)  # now on the fused path
+    assert switching._epochs_per_call > 1
+    steady = Runner(SPEC, ds, seed=2, frame=frame)
+    steady.prepare()
+    history = train(steady, 30)
+    np.testing.assert_allclose(losses(switching.history.snapshots()), losses(history), rtol=1e-4)
+
+
+def test_a_fresh_model_built_ahead_is_the_one_the_run_gets(service):
+    """A worker given the settings on screen builds that model before Train; the run adopts it."""
+    import infoif.worker as worker_module
+    from infoif.probes import ProbeConfig
+    from infoif.store import Store
+
+    store = Store(service.store.home)
+    worker = worker_module.Worker(store.home, "test", io.BytesIO())
+    ws = store.create_workspace()
+    settings = {"spec": SPEC.to_dict(), "dataset": CIRCLE, "seed": 0, "batch_size": 32,
+                "probe_config": __import__("dataclasses").asdict(ProbeConfig())}
+    worker._prewarm(settings)
+    (built,) = worker.warm.values()
+    assert built.engine.ready, "its chunked path is traced already"
+    info = store.create_run(ws, SPEC, CIRCLE, "Circle", seed=0, batch_size=32)
+    assert worker.load(info.id) is built and not worker.warm
+    other = store.create_run(ws, SPEC.replace(num_interfaces=5), CIRCLE, "Circle")
+    assert worker.load(other.id) is not built, "other settings: built on demand"
+    for k in range(1, 6):  # the warm cache is bounded
+        worker._prewarm({**settings, "seed": k})
+    assert len(worker.warm) == worker_module.MAX_WARM
+    assert [json.loads(key)["seed"] for key in worker.warm] == [3, 4, 5], "the newest guesses stay"
+
+
+def test_the_dashboard_asks_for_the_next_model_ahead(service):
+    from infoif.session import Session
+
+    s = Session.open(service.store, service, {})
+    key_count = len(service._warm)
+    s.set_spec(s.spec.replace(num_interfaces=11))
+    assert len(service._warm) == key_count + 1
+    s.set_training(epochs=3)
+    s.train()
+    run = s.current_run()
+    assert run.spec.num_interfaces == 11
