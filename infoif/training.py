@@ -40,7 +40,7 @@ from typing import Mapping
 import numpy as np
 
 from infoif.models import InterfaceProbe, ModelSpec, build_model
-from infoif.probes import ProbeConfig, Probes, histogram_edges, measure
+from infoif.probes import ProbeConfig, Probes, measure, probe_setup
 
 __all__ = ["Trainer", "Snapshot", "RunStore", "Run", "Sweep", "STATUSES"]
 
@@ -139,14 +139,9 @@ class Trainer:
 
         rng = np.random.default_rng(self.seed)
         self._order_rng = np.random.default_rng(rng.integers(2**63))
-        n_val = len(dataset.x_val)
-        pick = np.sort(rng.permutation(n_val)[: self.probe_config.probe_size])
-        self.x_probe = np.asarray(dataset.x_val[pick], np.float32)
-        self.y_probe = np.asarray(dataset.y_val[pick])
-        self.hist_edges = histogram_edges(
-            spec.activation, self.probe.outputs(self.x_probe), self.probe_config.hist_bins
-        )
-        self.hist_edges.setflags(write=False)
+        self.probe_setup = probe_setup(dataset, spec.activation, self.probe.outputs, self.probe_config, rng)
+        self.x_probe, self.y_probe = self.probe_setup.x, self.probe_setup.y
+        self.hist_edges = self.probe_setup.hist_edges
 
         self._lock = threading.RLock()  # status and history
         self._weights_lock = threading.Lock()  # held while weights change
@@ -614,7 +609,7 @@ class Trainer:
 
     def _measure(self) -> Probes:
         with self._weights_lock:
-            probes = measure(self.probe, self.x_probe, self.y_probe, self.hist_edges, self.probe_config)
+            probes = measure(self.probe, self.probe_setup, self.probe_config)
         self._probe_cost = probes.seconds
         self._since_probe = 0.0
         return probes
