@@ -850,11 +850,14 @@ def info_plane_figure(i_xt, i_ty, epochs, label: str, *, i_xt_lower=None, i_ty_l
                           f"I(T;Y) ≈ %{{y:.3f}} bits<extra></extra>",
         )
         if lo_x is not None or lo_y is not None:
-            bar = dict(type="data", symmetric=False, color=_rgba(colours[i], 0.45), thickness=1, width=0)
+            # light bars: on every point of every interface they would hide the paths otherwise
+            bar = dict(type="data", symmetric=False, thickness=1, width=0)
             lx = a_t[i] if lo_x is None else lo_x[i]
             ly = b_t[i] if lo_y is None else lo_y[i]
-            trace["error_x"] = dict(bar, array=np.zeros_like(lx), arrayminus=np.clip(a_t[i] - lx, 0, None))
-            trace["error_y"] = dict(bar, array=np.clip(ly - b_t[i], 0, None), arrayminus=np.clip(b_t[i] - ly, 0, None))
+            trace["error_x"] = dict(bar, color=_rgba(colours[i], 0.4), array=np.zeros_like(lx),
+                                    arrayminus=np.clip(a_t[i] - lx, 0, None))
+            trace["error_y"] = dict(bar, color=_rgba(colours[i], 0.2), array=np.clip(ly - b_t[i], 0, None),
+                                    arrayminus=np.clip(b_t[i] - ly, 0, None))
             trace["customdata"] = np.stack([x_ep.astype(np.float64), lx, ly], axis=1).astype(_F32)
             trace["hovertemplate"] = (
                 f"if {i} · epoch %{{customdata[0]:.0f}}<br>I(X;T) between %{{customdata[1]:.3f}} (lower bound) "
@@ -890,7 +893,7 @@ def info_plane_figure(i_xt, i_ty, epochs, label: str, *, i_xt_lower=None, i_ty_l
         xaxis=_axis("I(X;T) estimate [bits]", rangemode="tozero"),
         yaxis=_axis("I(T;Y) estimate [bits]", rangemode="tozero"),
         coloraxis=dict(colorscale=VIRIDIS, cmin=float(x_ep.min()), cmax=float(max(x_ep.max(), x_ep.min() + 1)),
-                       colorbar=dict(title=dict(text="epoch", side="top"), thickness=12, x=1.02, len=0.9)),
+                       colorbar=dict(title=dict(text="epoch", side="right"), thickness=12, x=1.02, len=0.9)),
         hovermode="closest", legend=dict(title=dict(text="interface"), x=1.16),
     )
     if ceiling_x is not None or ceiling_y is not None:

@@ -297,8 +297,8 @@ class InfoEstimate:
     h_y: H(Y) of those samples' labels, in bits; it bounds I(T;Y).
     outside: (N,) share of each interface's output values beyond the binning
         range, counted in the end bins (binning only; None for KDE).
-    params: the settings, scalars and strings only (bins, range_lo, range_hi,
-        range_note; noise_var).
+    params: the settings, scalars and strings only (binning: bins, range_lo,
+        range_hi, range_note, batch = the probe batch in words; KDE: noise_var, samples).
     """
 
     estimator: str  # "binning" or "kde"
@@ -375,7 +375,7 @@ def measure(probe, setup: ProbeSetup, config: ProbeConfig, keep_kernels: bool = 
             "binning",
             est.estimator_label("binning", bins=config.info_bins, value_range=(lo, hi)),
             MappingProxyType({"bins": config.info_bins, "range_lo": lo, "range_hi": hi,
-                              "range_note": setup.range_note}),
+                              "range_note": setup.range_note, "batch": setup.description}),
             _frozen(binning_xt),
             _frozen(binning_ty),
             samples=setup.size,
