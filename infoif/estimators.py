@@ -413,7 +413,7 @@ def kde_mi_bounds(t, y, noise_var: float = 0.1, y_bins=30) -> tuple[tuple[float,
     estimates, not a bracket; either may be the larger.
 
     Both come from one pass over the pairwise distances (one matrix product per
-    block, two exps), about 1.5x the cost of `kde_mi`.
+    block, two exps), up to twice the cost of `kde_mi` (bench/estimators.py).
     """
     t = _samples("t", t)
     noise_var = _check_positive_float("noise_var", noise_var)

@@ -98,7 +98,8 @@ def _plane(probed, key: str):
         worst = int(np.argmax(binning.outside))
         st.info(f"At epoch {probed[-1].epoch}, {float(binning.outside[worst]):.0%} of the outputs of if {worst} "
                 "lie beyond the range fixed at the first probe. They are counted in the end bins, which makes "
-                "binning read less I(X;T) than there is.")
+                "binning read less I(X;T) than there is: a fall in I(X;T) may be this, not compression "
+                "(see the KDE estimate).")
 
 
 def _clustering(probed):
