@@ -10,8 +10,10 @@ the whole run, so that measurements of different epochs can be compared:
 batch, the output-histogram edges, the binning range and where it came
 from), `Probes` one measurement and `InfoEstimate` its information-plane
 estimates. Everything here is numpy: records hold read-only arrays, floats,
-ints and strings only (no model), so they can be shared across threads and
-written to disk as they are (`dataclasses.asdict` gives plain values).
+ints and strings only (no model), so they can be shared across threads.
+`to_flat()` turns a `Probes` or a `ProbeSetup` into one flat dict of numpy
+arrays for `np.savez` (no pickle needed to read it back) and `from_flat()`
+rebuilds it; both records pickle too (for worker processes), through that form.
 """
 
 from __future__ import annotations
@@ -149,6 +151,23 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def _scalar(value):
+    """A 0-d array (as np.load gives back) as a Python float, int, bool or str."""
+    item = np.asarray(value).item()
+    return item if isinstance(item, (bool, int, float, str)) else str(item)
+
+
+def _flat_fields(record, skip=()) -> dict[str, np.ndarray]:
+    """The dataclass fields of `record` as numpy arrays (None fields left out)."""
+    flat = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if f.name in skip or value is None:
+            continue
+        flat[f.name] = np.asarray(value)
+    return flat
+
+
 def value_range(activation: str, first_outputs) -> tuple[float, float, str]:
     """(lo, hi, note): the range the outputs of a run are binned over, and where it comes from.
 
@@ -208,6 +227,25 @@ class ProbeSetup:
     @property
     def size(self) -> int:
         return int(self.x.shape[0])
+
+    def to_flat(self) -> dict[str, np.ndarray]:
+        """Every field as a numpy array, for `np.savez` (`from_flat` reads it back)."""
+        return _flat_fields(self)
+
+    @classmethod
+    def from_flat(cls, flat) -> "ProbeSetup":
+        """The record `to_flat` gave (e.g. from `np.load`), read-only again."""
+        lo, hi = (float(v) for v in np.asarray(flat["value_range"]))
+        return cls(
+            x=_frozen(flat["x"], np.float32), y=_frozen(flat["y"]), source=_scalar(flat["source"]),
+            description=_scalar(flat["description"]), hist_edges=_frozen(flat["hist_edges"], np.float64),
+            value_range=(lo, hi), range_note=_scalar(flat["range_note"]),
+            kde_index=_frozen(flat["kde_index"], np.int64), view_index=_frozen(flat["view_index"], np.int64),
+            h_y=float(_scalar(flat["h_y"])), h_y_kde=float(_scalar(flat["h_y_kde"])),
+        )
+
+    def __reduce__(self):
+        return ProbeSetup.from_flat, (self.to_flat(),)
 
 
 def _every_row_wanted(dataset) -> bool:
@@ -317,6 +355,30 @@ class InfoEstimate:
         """log2(samples): no estimate of I(X;T) here exceeds it."""
         return math.log2(self.samples) if self.samples > 0 else math.nan
 
+    def to_flat(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """Every field as a numpy array under `prefix` + name; params as `prefix` + "params." + name."""
+        flat = {prefix + k: v for k, v in _flat_fields(self, skip=("params",)).items()}
+        flat.update({f"{prefix}params.{k}": np.asarray(v) for k, v in self.params.items()})
+        return flat
+
+    @classmethod
+    def from_flat(cls, flat, prefix: str = "") -> "InfoEstimate":
+        def array(name):
+            key = prefix + name
+            return _frozen(flat[key]) if key in flat else None
+
+        params = {key[len(prefix) + 7:]: _scalar(flat[key]) for key in flat if key.startswith(prefix + "params.")}
+        return cls(
+            estimator=_scalar(flat[prefix + "estimator"]), label=_scalar(flat[prefix + "label"]),
+            params=MappingProxyType(params), i_xt=array("i_xt"), i_ty=array("i_ty"),
+            i_xt_lower=array("i_xt_lower"), i_ty_lower=array("i_ty_lower"),
+            samples=int(_scalar(flat[prefix + "samples"])), h_y=float(_scalar(flat[prefix + "h_y"])),
+            outside=array("outside"),
+        )
+
+    def __reduce__(self):
+        return InfoEstimate.from_flat, (self.to_flat(),)
+
 
 @dataclass(frozen=True)
 class Probes:
@@ -341,6 +403,31 @@ class Probes:
 
     def without_kernels(self) -> "Probes":
         return dataclasses.replace(self, kernels=None)
+
+    def to_flat(self) -> dict[str, np.ndarray]:
+        """One flat dict of numpy arrays for `np.savez`: the fields by name (None ones left
+        out), each estimate under "info.<estimator>." (`from_flat` reads it back)."""
+        flat = _flat_fields(self, skip=("info",))
+        for key, estimate in self.info.items():
+            flat.update(estimate.to_flat(f"info.{key}."))
+        return flat
+
+    @classmethod
+    def from_flat(cls, flat) -> "Probes":
+        """The record `to_flat` gave (e.g. from `np.load`), read-only again."""
+        keys = sorted({k.split(".")[1] for k in flat if k.startswith("info.")})
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "info" or f.name not in flat:
+                continue
+            value = np.asarray(flat[f.name])
+            values[f.name] = _scalar(value) if f.name in ("seconds", "probe_size") else _frozen(value)
+        values.setdefault("kernels", None)
+        info = MappingProxyType({k: InfoEstimate.from_flat(flat, f"info.{k}.") for k in keys})
+        return cls(info=info, **values)
+
+    def __reduce__(self):
+        return Probes.from_flat, (self.to_flat(),)
 
 
 def measure(probe, setup: ProbeSetup, config: ProbeConfig, keep_kernels: bool = True) -> Probes:

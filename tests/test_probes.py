@@ -307,3 +307,48 @@ def test_measured_saturation_on_a_small_batch_of_wide_interfaces():
 def test_setup_record_type():
     _, setup, _ = setup_for(np.zeros((20, 1, 1)))
     assert isinstance(setup, ProbeSetup)
+
+
+# ---------------------------------------------------------------- on disk and across processes
+
+
+def assert_same_record(a, b):
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "info":
+            assert set(x) == set(y)
+            for key in x:
+                assert_same_record(x[key], y[key])
+        elif f.name == "params":
+            assert dict(x) == dict(y)
+        elif isinstance(x, np.ndarray):
+            assert isinstance(y, np.ndarray) and not y.flags.writeable, f.name
+            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+        else:
+            assert x == y and type(x) is type(y), (f.name, x, y)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_records_round_trip_through_npz_without_pickle(activation, tmp_path):
+    outputs = np.abs(tanh_outputs(13)) if activation == "relu" else tanh_outputs(13)
+    probe, setup, config = setup_for(outputs, activation)
+    p = measure(probe, setup, config)
+    np.savez(tmp_path / "probes.npz", **p.to_flat())
+    np.savez(tmp_path / "setup.npz", **setup.to_flat())
+    with np.load(tmp_path / "probes.npz", allow_pickle=False) as flat:
+        assert all(flat[k].dtype.kind in "biufU" for k in flat.files)
+        assert_same_record(p, P.Probes.from_flat(dict(flat)))
+    with np.load(tmp_path / "setup.npz", allow_pickle=False) as flat:
+        assert_same_record(setup, ProbeSetup.from_flat(dict(flat)))
+    # without kernels, the field stays None
+    assert P.Probes.from_flat(p.without_kernels().to_flat()).kernels is None
+
+
+def test_records_pickle_for_worker_processes():
+    import pickle
+
+    probe, setup, config = setup_for(tanh_outputs(14), "tanh")
+    p = measure(probe, setup, config)
+    assert_same_record(p, pickle.loads(pickle.dumps(p)))
+    assert_same_record(setup, pickle.loads(pickle.dumps(setup)))
