@@ -3,11 +3,12 @@
     python bench/estimators.py                 # full table (a few seconds)
     python bench/estimators.py --quick         # fewer repeats
     python bench/estimators.py --contention    # also: with one core kept busy
+    python bench/estimators.py --probe         # also: one whole probe (probes.measure) at batch 4,096
 
-Prints the median milliseconds per call of `binning_mi` (30 bins) and `kde_mi`
-(noise_var 0.1) on tanh activations with 10 classes, for a probe batch of
-n in {256, 512, 1024} samples and {2, 16} units, plus what one probe costs for
-N = 64 interfaces (64 calls). A second table shows why the distinct-row count
+Prints the median milliseconds per call of `binning_mi` (30 bins), `kde_mi`
+(noise_var 0.1) and `kde_mi_bounds` (both KDE bounds) on tanh activations
+with 10 classes, for a probe batch of n in {256, 512, 1024} samples and
+{2, 16} units, plus what one probe costs for N = 64 interfaces (64 calls). A second table shows why the distinct-row count
 in binning uses an int64 key or a byte view with a 1-D np.unique instead of
 np.unique(axis=0).
 
@@ -31,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from infoif import estimators  # noqa: E402
-from infoif.estimators import binning_mi, kde_mi  # noqa: E402
+from infoif.estimators import binning_mi, kde_mi, kde_mi_bounds  # noqa: E402
 
 SAMPLES = (256, 512, 1024)
 UNITS = (2, 16)
@@ -81,23 +82,53 @@ def contention_table(rng, calls: int) -> None:
         spinner.wait()
 
 
+def probe_table(repeats: int) -> None:
+    """One whole probe, as the trainer makes it: `probes.measure` on a probe batch of 4,096."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from types import SimpleNamespace
+
+    from infoif.models import InterfaceProbe, ModelSpec, build_model
+    from infoif.probes import ProbeConfig, measure, probe_setup
+
+    batch, d, units = 4096, 12, 8
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2 * batch, d)).astype("float32")
+    y = (x[:, 0] * x[:, 1] > 0).astype("int64")
+    data = SimpleNamespace(name="bench", x_train=x[:batch], y_train=y[:batch], x_val=x[batch:], y_val=y[batch:])
+    config = ProbeConfig()
+    print(f"\nOne probe (probes.measure), batch {batch:,}, {units} tanh units per interface, default ProbeConfig; "
+          f"median and worst of {repeats}, ms:")
+    print(f"{'N':>4} {'KDE samples':>12} {'median':>8} {'worst':>8}   budget: cost_fraction {config.cost_fraction} "
+          f"of a {config.max_interval:g} s interval = {1000 * config.cost_fraction * config.max_interval:.0f} ms")
+    for n in (8, 64):
+        model = build_model(ModelSpec(num_interfaces=n, units=units), d, "binary", seed=0)
+        probe = InterfaceProbe(model)
+        setup = probe_setup(data, "tanh", probe.outputs, config, np.random.default_rng(0))
+        median, worst = calls_ms(lambda: measure(probe, setup, config), repeats)
+        print(f"{n:>4} {len(setup.kde_index):>12} {median:>8.1f} {worst:>8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--contention", action="store_true", help="also time the KDE with one core busy")
+    parser.add_argument("--probe", action="store_true", help="also time one whole probe at batch 4,096")
     args = parser.parse_args()
     repeats, number = (5, 5) if args.quick else (15, 10)
     rng = np.random.default_rng(0)
 
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs; median ms per call ({repeats} x {number} calls)")
-    print(f"{'n':>6} {'units':>5} {'binning_mi':>11} {'kde_mi':>9} {'64 interfaces: binning':>23} {'kde':>8}")
+    print(f"{'n':>6} {'units':>5} {'binning_mi':>11} {'kde_mi':>9} {'kde_mi_bounds':>14} "
+          f"{'64 interfaces: binning':>23} {'kde bounds':>11}")
     for n in SAMPLES:
         for units in UNITS:
             t = np.tanh(rng.normal(size=(n, units)))
             y = rng.integers(0, 10, size=n)
-            b = median_ms(lambda: binning_mi(t, y, bins=30), repeats, number)
+            b = median_ms(lambda: binning_mi(t, y, bins=30, value_range=(-1, 1)), repeats, number)
             k = median_ms(lambda: kde_mi(t, y, noise_var=0.1), repeats, number)
-            print(f"{n:>6} {units:>5} {b:>11.3f} {k:>9.3f} {b * INTERFACES:>20.1f} ms {k * INTERFACES:>5.0f} ms")
+            kb = median_ms(lambda: kde_mi_bounds(t, y, noise_var=0.1), repeats, number)
+            print(f"{n:>6} {units:>5} {b:>11.3f} {k:>9.3f} {kb:>14.3f} {b * INTERFACES:>20.1f} ms "
+                  f"{kb * INTERFACES:>8.0f} ms")
 
     print("\nDistinct binned rows (30 bins), median ms per call:")
     print(f"{'n':>6} {'units':>5} {'int64 key':>10} {'void view':>10} {'unique(axis=0)':>15}")
@@ -115,6 +146,8 @@ def main() -> None:
 
     if args.contention:
         contention_table(rng, 20 if args.quick else 60)
+    if args.probe:
+        probe_table(5 if args.quick else 15)
 
 
 if __name__ == "__main__":

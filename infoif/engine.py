@@ -30,6 +30,7 @@ the state at the last finished epoch, even in the middle of one.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 
@@ -38,6 +39,16 @@ import numpy as np
 __all__ = ["Engine", "Y_DTYPES"]
 
 Y_DTYPES = {"regression": np.float32, "binary": np.float32, "multiclass": np.int64}
+
+# Background tracing threads still alive. A process must not exit while one is inside TensorFlow's
+# C++ (it aborts: "terminate called after throwing an instance of..."), so they are waited for.
+_TRACERS: set[threading.Thread] = set()
+
+
+@atexit.register
+def _wait_for_tracers(timeout: float = 60.0) -> None:
+    for thread in list(_TRACERS):
+        thread.join(timeout)
 
 
 def _state_variables(model):
@@ -192,8 +203,11 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - the chunked path goes on; say why
                 self.trace_error = f"{type(exc).__name__}: {exc}"
                 logging.getLogger("infoif.engine").exception("Tracing the fused path failed")
+            finally:
+                _TRACERS.discard(threading.current_thread())
 
         self._tracer = threading.Thread(target=trace, name="infoif-trace", daemon=True)
+        _TRACERS.add(self._tracer)
         self._tracer.start()
 
     def wait_traced(self, timeout: float | None = None) -> bool:

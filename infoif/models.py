@@ -157,6 +157,10 @@ class InterfaceProbe:
             fn = self.trace(x.shape)
         return fn(tf.constant(x))
 
+    def traced(self, shape) -> bool:
+        """Whether batches of `shape` run compiled."""
+        return tuple(shape) in self._compiled
+
     def trace(self, shape) -> object:
         """Compiles the forward pass for batches of `shape` (any thread may do it, once)."""
         import tensorflow as tf

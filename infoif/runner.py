@@ -26,7 +26,7 @@ import numpy as np
 
 from infoif.control import Control
 from infoif.history import History, Snapshot, Thinned
-from infoif.probes import ProbeConfig, Probes, histogram_edges, measure
+from infoif.probes import ProbeConfig, Probes, measure, probe_setup
 from infoif.spec import ModelSpec
 
 __all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
@@ -87,13 +87,10 @@ class Runner:
 
         rng = np.random.default_rng(self.seed)
         self._order_rng = np.random.default_rng(rng.integers(2**63))
-        n_val = len(dataset.x_val)
-        pick = np.sort(rng.permutation(n_val)[: self.probe_config.probe_size])
-        self.x_probe = np.asarray(dataset.x_val[pick], np.float32)
-        self.y_probe = np.asarray(dataset.y_val[pick])
-        self.hist_edges = histogram_edges(spec.activation, self.probe.outputs(self.x_probe),
-                                          self.probe_config.hist_bins)
-        self.hist_edges.setflags(write=False)
+        # the probe batch, binning range and histogram edges, fixed for the run (infoif.probes)
+        self.probe_setup = probe_setup(dataset, spec.activation, self.probe.outputs, self.probe_config, rng)
+        self.x_probe, self.y_probe = self.probe_setup.x, self.probe_setup.y
+        self.hist_edges = self.probe_setup.hist_edges
         self._plane_grid = _plane_grid(dataset, frame)
 
         self.history = history if history is not None else History(self.probe_config)
@@ -328,9 +325,11 @@ class Runner:
     # ------------------------------------------------------------ probes
 
     def _measure(self) -> tuple[Probes, Any]:
-        probes = measure(self.probe, self.x_probe, self.y_probe, self.hist_edges, self.probe_config)
+        compiled = self.probe.traced(self.x_probe.shape)
+        probes = measure(self.probe, self.probe_setup, self.probe_config)
         plane = self.plane_view() if self._plane_grid is not None else None
-        self._probe_cost = probes.seconds
+        if compiled:  # the eager measurements of a run's first second say nothing of its cadence
+            self._probe_cost = probes.seconds
         self._since_probe = 0.0
         return probes, plane
 

@@ -124,8 +124,13 @@ class RunView:
         """What could not be read of this run's files, if anything."""
         return self.store.reader(self.id).problem
 
+    def probe_setup(self):
+        """The run's fixed probe settings (`infoif.probes.ProbeSetup`), or None before it starts."""
+        return self.store.probe_setup(self.id)
+
     def hist_edges(self):
-        return self.store.probe_setup(self.id).get("hist_edges")
+        setup = self.probe_setup()
+        return None if setup is None else setup.hist_edges
 
     def has_model(self) -> bool:
         return self.store.model_path(self.id).exists()

@@ -122,6 +122,7 @@ class Trainer:
     x_probe = property(lambda self: self._runner.x_probe)
     y_probe = property(lambda self: self._runner.y_probe)
     hist_edges = property(lambda self: self._runner.hist_edges)
+    probe_setup = property(lambda self: self._runner.probe_setup)
 
     @property
     def status(self) -> str:

@@ -80,7 +80,8 @@ class Worker:
         self._warm_lock = threading.Lock()
         self._to_load: queue.Queue = queue.Queue()
         self._loaded: queue.Queue = queue.Queue()
-        threading.Thread(target=self._loader, name="infoif-worker-loader", daemon=True).start()
+        self._loader_thread = threading.Thread(target=self._loader, name="infoif-worker-loader", daemon=True)
+        self._loader_thread.start()
 
     # ------------------------------------------------------------ protocol
 
@@ -122,9 +123,16 @@ class Worker:
             reply.update(ok=False, error=_message(exc))
         self.send(reply)
 
+    def stop_loader(self, timeout: float = 60.0) -> None:
+        """Lets the loader finish what it is doing, and stop."""
+        self._to_load.put(None)
+        self._loader_thread.join(timeout)
+
     def _loader(self):
         while True:
             run_id = self._to_load.get()
+            if run_id is None:
+                return
             if isinstance(run_id, tuple):
                 self._prewarm(run_id[1])
                 continue
@@ -329,7 +337,16 @@ def main(argv=None) -> int:
         worker.serve(lines)
     except SystemExit:
         worker.shutdown()
-    return 0
+    # Everything is written (shutdown waited for the writer). The loader may be building a
+    # model ahead of time, inside TensorFlow's C++, which must not be torn down mid-way: wait
+    # for it, then leave without the interpreter's clean-up of daemon threads.
+    worker.stop_loader()
+    from infoif.engine import _wait_for_tracers
+
+    _wait_for_tracers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def _chosen():
     chosen = st.session_state.get("if_epoch") if not st.session_state.get("if_follow", True) else None
     snap = by_epoch.get(chosen, probed[-1])
     st.caption(f"Epoch **{snap.epoch}** of {history[-1].epoch} · {len(probed)} measurements · "
-               f"probe batch of {snap.probes.energy_curve.shape[0]} validation samples · run `{run.name}`")
+               f"probe batch of {snap.probes.probe_size:,} samples · run `{run.name}`")
     return run, probed, snap
 
 

@@ -4,8 +4,8 @@
 
 Needs, on top of the app's requirements, scikit-learn (Iris, Diabetes) and
 palmerpenguins (Palmer penguins): both ship their data inside the PyPI
-package, so nothing is downloaded. The Playground sets come from
-`infoif.datasets`. Output is deterministic: running this twice gives the same
+package, so nothing is downloaded. The Playground sets and the 12-bit set
+come from `infoif.datasets`. Output is deterministic: running this twice gives the same
 files.
 """
 
@@ -29,6 +29,10 @@ def _write(df, name: str, float_format: str | None = None) -> None:
 def export_playground() -> None:
     for fn, generate in datasets.GENERATORS.items():
         _write(generate(n=500, noise=0.1, seed=0), f"{fn}.csv", float_format="%.5f")
+
+
+def export_bits12() -> None:
+    _write(datasets.bits12(), "bits12.csv")
 
 
 def export_iris() -> None:
@@ -76,6 +80,7 @@ def export_diabetes() -> None:
 
 if __name__ == "__main__":
     export_playground()
+    export_bits12()
     export_iris()
     export_penguins()
     export_diabetes()

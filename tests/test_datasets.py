@@ -13,10 +13,12 @@ import pytest
 from infoif import datasets
 from infoif.data import Dataset
 from infoif.datasets import (
+    BITS12_SAMPLE,
     DEFAULT_SAMPLE,
     GENERATORS,
     SAMPLE_DIR,
     SAMPLES,
+    bits12,
     circle,
     gaussian,
     load_sample,
@@ -110,7 +112,8 @@ def test_generator_arguments_are_checked(kwargs):
 
 def test_registry():
     assert DEFAULT_SAMPLE in SAMPLES
-    assert {"Circle", "XOR", "Gaussian", "Spiral", "Iris", "Palmer penguins", "Diabetes"} <= set(SAMPLES)
+    assert {"Circle", "XOR", "Gaussian", "Spiral", "Iris", "Palmer penguins", "Diabetes",
+            BITS12_SAMPLE} <= set(SAMPLES)
     assert {s.task for s in SAMPLES.values()} == {"binary", "multiclass", "regression"}
     for name, sample in SAMPLES.items():
         assert sample.name == name
@@ -159,6 +162,51 @@ def test_playground_csv_matches_its_generator(name):
     np.testing.assert_array_equal(committed["label"], fresh["label"])
 
 
+# --- the 12-bit sample ------------------------------------------------------------------------
+
+
+def test_12_bit_sample_is_every_pattern_once_with_a_balanced_label():
+    df = load_sample(BITS12_SAMPLE)
+    bits = df[[f"b{i}" for i in range(12)]].to_numpy()
+    assert len(df) == 4096 and set(np.unique(bits)) == {0, 1}
+    numbers = bits @ (1 << np.arange(11, -1, -1))
+    np.testing.assert_array_equal(numbers, np.arange(4096))  # all 4,096 distinct patterns, in order
+    assert df["label"].sum() == 2048  # balanced: H(Y) = 1 bit
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), bits12(), check_dtype=False)
+
+
+def test_12_bit_rule_is_symmetric_on_the_ring_and_not_linearly_separable():
+    df = bits12()
+    bits = df[[f"b{i}" for i in range(12)]].to_numpy()
+    label = df["label"].to_numpy()
+    weights = 1 << np.arange(11, -1, -1)
+
+    def label_of(patterns):
+        return label[patterns @ weights]
+
+    for moved in (np.roll(bits, 1, axis=1), np.roll(bits, 5, axis=1), bits[:, ::-1], 1 - bits):
+        np.testing.assert_array_equal(label_of(moved), label)  # rotate, mirror, flip every bit
+    # flipping every bit keeps the label, so no linear rule w.x > c separates the classes:
+    # it would need w.x > c and w.(1 - x) > c for class 1, so w.1 > 2c, and the reverse for class 0
+    assert label[0] == label[4095] == 1 and label_of(1 - bits[[7]])[0] == label[7]
+    assert 0 < label.mean() < 1
+
+
+def test_12_bit_sample_prepares_and_asks_for_every_row_in_the_probe_batch():
+    ds = prepare_sample(BITS12_SAMPLE)
+    assert ds.task == "binary" and ds.input_dim == 12 and ds.n_train + ds.n_val == 4096
+    assert datasets.probes_every_row(ds)
+    assert not datasets.probes_every_row(prepare_sample("Circle"))
+    # a table that only carries the name, but not the 4,096 patterns, is not taken for it
+    half = __import__("dataclasses").replace(ds, x_train=ds.x_train[:100], y_train=ds.y_train[:100])
+    assert not datasets.probes_every_row(half)
+
+
+def test_12_bit_csv_matches_its_generator():
+    committed = pd.read_csv(SAMPLES[BITS12_SAMPLE].path)
+    pd.testing.assert_frame_equal(committed, bits12())
+
+
 def test_unknown_sample():
     with pytest.raises(KeyError, match="There is no sample dataset 'Titanic'"):
         load_sample("Titanic")
@@ -168,7 +216,7 @@ def test_readme_gives_source_and_licence_of_every_file():
     readme = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
     for sample in SAMPLES.values():
         assert f"`{sample.file}`" in readme
-    for word in ("CC0", "CC BY 4.0", "BSD-3-Clause", "Apache-2.0", "export.py"):
+    for word in ("CC0", "CC BY 4.0", "BSD-3-Clause", "Apache-2.0", "export.py", "Shwartz-Ziv"):
         assert word in readme
 
 

@@ -20,7 +20,10 @@ from infoif.estimators import (
     histogram_fixed,
     kde_entropy,
     kde_mi,
+    kde_mi_bounds,
     kernel_cosine_similarity,
+    label_entropy,
+    pca_2d,
     percentile_bands,
     percentile_bands_per_row,
 )
@@ -87,17 +90,15 @@ def test_percentile_bands_per_row_match_row_by_row():
         np.testing.assert_allclose(bands[r], percentile_bands(values[r]), rtol=0, atol=1e-15)
 
 
-def test_percentile_bands_per_row_makes_one_percentile_call(monkeypatch):
-    calls = []
-    real = np.percentile
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("axis"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(est.np, "percentile", counting)
-    percentile_bands_per_row(np.ones((50, 4)))
-    assert calls == [1]
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_percentile_bands_per_row_equal_np_percentile_with_ties_and_float32(dtype):
+    rng = np.random.default_rng(2)
+    values = np.round(rng.normal(size=(6, 1001)), 1).astype(dtype)  # many ties
+    values[3] = 0.25  # a constant row
+    expected = np.percentile(values.astype(np.float64), BAND_PERCENTILES, axis=1).T
+    np.testing.assert_allclose(percentile_bands_per_row(values), expected, rtol=0, atol=1e-12)
+    one = percentile_bands_per_row(np.array([[7.0]]))
+    np.testing.assert_array_equal(one, np.full((1, 9), 7.0))
 
 
 # ----------------------------------------------------------------------------
@@ -261,6 +262,68 @@ def test_property_binning_matches_naive_plug_in(data, bins):
 
 
 # ----------------------------------------------------------------------------
+# binning over a range fixed for the run (issue 12): known cases
+
+
+def test_tiny_tanh_outputs_in_one_bin_give_zero_bits_over_tanhs_range():
+    """Outputs within 0.03 of zero: over tanh's [-1, 1] they share one or two bins per unit."""
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, size=500)
+    one_side = rng.uniform(0.0, 0.03, size=(500, 8))  # all inside the bin [0, 1/15)
+    i_xt, i_ty = binning_mi(one_side, y, bins=30, value_range=(-1, 1))
+    assert i_xt == 0.0 and i_ty == 0.0
+    # with 29 bins (Shwartz-Ziv & Tishby's np.linspace(-1, 1, 30) edges) zero is a bin centre:
+    # outputs within +-1/29 of it all share one bin, whatever their signs
+    both_sides = rng.uniform(-0.03, 0.03, size=(500, 8))
+    assert binning_mi(both_sides, y, bins=29, value_range=(-1, 1)) == (0.0, 0.0)
+    # with 30 bins zero is an edge, so only the signs are told apart: at most 1 bit per unit
+    assert binning_mi(both_sides[:, :1], y, bins=30, value_range=(-1, 1))[0] <= 1.0
+    # the range of each call's own data (the old default) spreads them over 30 bins per unit
+    assert binning_mi(both_sides, y, bins=30)[0] > 8.5  # log2(500) = 8.97: nearly saturated
+
+
+def test_fixed_range_estimate_depends_only_on_the_outputs():
+    """With a fixed range, the estimate of an output batch is the same whatever else is measured;
+    with the data's own range it changes when one outlier stretches the range."""
+    rng = np.random.default_rng(6)
+    t = np.tanh(rng.normal(scale=0.05, size=(300, 1)))
+    y = rng.integers(0, 2, size=300)
+    fixed = binning_mi(t, y, bins=30, value_range=(-1, 1))
+    assert binning_mi(t.copy(), y, bins=30, value_range=(-1, 1)) == fixed
+    stretched, y2 = np.vstack([t, [[0.999]]]), np.r_[y, 0]  # one more sample, far out
+    assert binning_mi(stretched, y2, bins=30, value_range=(-1, 1))[0] == pytest.approx(fixed[0], abs=0.05)
+    own_range = binning_mi(t, y, bins=30)[0]
+    assert own_range > fixed[0] + 1.0  # the bulk spread over all 30 bins
+    assert binning_mi(stretched, y2, bins=30)[0] < own_range - 1.0  # and squeezed by one outlier
+
+
+@st.composite
+def discrete_inputs_and_layers(draw):
+    """A discrete X (ids with repeats), T a function of X (a layer) or not, and labels."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n = draw(st.integers(2, 200))
+    inputs = draw(st.integers(1, 64))
+    units = draw(st.integers(1, 6))
+    rng = np.random.default_rng(seed)
+    x_ids = rng.integers(0, inputs, size=n)
+    table = np.tanh(rng.normal(scale=draw(st.sampled_from([0.01, 1.0, 10.0])), size=(inputs, units)))
+    t = table[x_ids] if draw(st.booleans()) else rng.uniform(-1, 1, size=(n, units))
+    return x_ids, t, rng.integers(0, 3, size=n)
+
+
+@PROPERTY
+@given(data=discrete_inputs_and_layers(), bins=st.integers(1, 40))
+def test_property_binning_i_xt_never_exceeds_h_x_or_log2_n(data, bins):
+    x_ids, t, y = data
+    n = len(x_ids)
+    h_x = naive_entropy_bits(x_ids.tolist())
+    i_xt, _ = binning_mi(t, y, bins=bins, value_range=(-1, 1), x_ids=x_ids)
+    assert 0.0 <= i_xt <= min(h_x, math.log2(n)) + 1e-9
+    # without x_ids every sample counts as its own input: still at most log2 n
+    assert binning_mi(t, y, bins=bins, value_range=(-1, 1))[0] <= math.log2(n) + 1e-9
+
+
+# ----------------------------------------------------------------------------
 # KDE
 
 
@@ -382,6 +445,122 @@ def test_property_kde_i_xt_between_zero_and_log2_n(data, noise_var):
 
 
 # ----------------------------------------------------------------------------
+# KDE lower bound (issue 12)
+
+
+def naive_kde_lower_entropy_nats(h, var):
+    """Pairwise-Bhattacharyya lower bound, as artemyk/ibsgd entropy_estimator_bd: KL at 4 var, minus (d/2) log 4."""
+    d = h.shape[1]
+    return naive_kde_entropy_nats(h, 4 * var) + d / 2 * math.log(0.25)
+
+
+def test_kde_lower_bound_matches_the_reference_formula():
+    rng = np.random.default_rng(13)
+    h = rng.normal(scale=0.5, size=(40, 3))
+    y = rng.integers(0, 3, size=40)
+    var = 0.1
+    h_given_x = 3 / 2 * math.log(2 * math.pi * math.e * var)
+    h_lower = naive_kde_lower_entropy_nats(h, var)
+    h_given_y = sum(np.mean(y == c) * naive_kde_lower_entropy_nats(h[y == c], var) for c in range(3))
+    upper, lower = kde_mi_bounds(h, y, noise_var=var)
+    assert upper == pytest.approx(kde_mi(h, y, noise_var=var), abs=1e-12)
+    assert lower[0] == pytest.approx((h_lower - h_given_x) / math.log(2), abs=1e-10)
+    assert lower[1] == pytest.approx((h_lower - h_given_y) / math.log(2), abs=1e-10)
+
+
+def test_kde_bounds_row_blocks_give_the_same_answer(monkeypatch):
+    rng = np.random.default_rng(15)
+    h = rng.normal(size=(203, 3))
+    y = rng.integers(0, 4, size=203)
+    monkeypatch.setattr(est, "_KDE_GEMM_WORK", 1 << 60)
+    whole = kde_mi_bounds(h, y)
+    monkeypatch.setattr(est, "_KDE_BLOCK_ELEMENTS", 203 * 5)
+    blocks = kde_mi_bounds(h, y)
+    np.testing.assert_allclose(np.ravel(blocks), np.ravel(whole), rtol=0, atol=1e-12)
+
+
+@PROPERTY
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), d=st.integers(1, 8),
+       scale=st.sampled_from([1e-3, 0.1, 1.0, 30.0]), noise_var=st.sampled_from([1e-4, 0.01, 0.1, 1.0, 10.0]),
+       classes=st.integers(1, 4), ties=st.booleans())
+def test_property_kde_lower_never_exceeds_upper_for_i_xt(seed, n, d, scale, noise_var, classes, ties):
+    rng = np.random.default_rng(seed)
+    t = rng.normal(scale=scale, size=(n, d))
+    if ties:
+        t = t[rng.integers(0, max(1, n // 3), size=n)]  # repeated rows
+    y = rng.integers(0, classes, size=n)
+    (up_xt, up_ty), (lo_xt, lo_ty) = kde_mi_bounds(t, y, noise_var=noise_var)
+    assert 0.0 <= lo_xt <= up_xt <= math.log2(n) + 1e-9
+    assert np.isfinite([up_ty, lo_ty]).all()
+
+
+def test_kde_bounds_tend_to_h_x_as_the_noise_vanishes_on_discrete_inputs():
+    """Discrete X with repeats, T an injective function of X: both bounds -> H(X) as noise_var -> 0."""
+    rng = np.random.default_rng(16)
+    x_ids = rng.integers(0, 20, size=400)
+    h_x = naive_entropy_bits(x_ids.tolist())
+    table = rng.uniform(-1, 1, size=(20, 3))  # 20 distinct points, >= ~0.05 apart
+    t = table[x_ids]
+    y = x_ids % 2
+    gaps = []
+    for noise_var in (1.0, 1e-1, 1e-2, 1e-3, 1e-5):
+        (up, _), (lo, _) = kde_mi_bounds(t, y, noise_var=noise_var)
+        assert lo <= up
+        gaps.append((h_x - lo, h_x - up))
+    lo_gaps, up_gaps = zip(*gaps)
+    assert all(a >= b - 1e-12 for a, b in zip(lo_gaps, lo_gaps[1:])), lo_gaps  # both approach H(X)
+    assert all(a >= b - 1e-12 for a, b in zip(up_gaps, up_gaps[1:])), up_gaps
+    assert lo_gaps[-1] == pytest.approx(0.0, abs=1e-6) and up_gaps[-1] == pytest.approx(0.0, abs=1e-6)
+    assert lo_gaps[0] > 1.0  # with a lot of noise they are far from it
+
+
+def test_label_entropy():
+    assert label_entropy([0, 1, 0, 1]) == pytest.approx(1.0)
+    assert label_entropy(["a", "b", "c", "d"]) == pytest.approx(2.0)
+    assert label_entropy([3, 3, 3]) == 0.0
+    assert label_entropy(np.linspace(0, 1, 64), y_bins=4) == pytest.approx(2.0)  # floats are binned
+
+
+# ----------------------------------------------------------------------------
+# PCA for the clustering view
+
+
+def test_pca_2d_projects_on_the_two_main_axes_with_their_variance_shares():
+    rng = np.random.default_rng(17)
+    base = rng.normal(size=(500, 2)) * [3.0, 1.0]
+    rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    t = np.c_[base, np.zeros(500)] @ rotation.T + [5.0, -2.0, 1.0]  # 3 units, a flat cloud
+    view, share = pca_2d(t[None], labels=base[:, 0] > 0)
+    assert view.shape == (1, 500, 2) and share.shape == (1, 2)
+    np.testing.assert_allclose(share[0], [9 / 10, 1 / 10], atol=0.03)
+    # the projection is the centred cloud in its own coordinates, up to the sign of each axis
+    centred = base - base.mean(axis=0)
+    np.testing.assert_allclose(np.abs(view[0]), np.abs(centred), atol=0.25)
+    assert np.corrcoef(view[0, :, 0], centred[:, 0])[0, 1] > 0.99  # axis 1 oriented towards class 1
+
+
+def test_pca_2d_orientation_is_fixed_by_the_labels():
+    rng = np.random.default_rng(18)
+    y = rng.integers(0, 2, size=300)
+    t = rng.normal(size=(300, 4)) + 2.0 * y[:, None] * [1.0, -1.0, 0.5, 0.0]
+    view, _ = pca_2d(t[None], labels=y)
+    flipped, _ = pca_2d(-t[None], labels=y)
+    np.testing.assert_allclose(flipped, view, atol=1e-9)
+    assert view[0, y == 1, 0].mean() > view[0, y == 0, 0].mean()
+
+
+def test_pca_2d_subset_one_unit_and_constant_outputs():
+    rng = np.random.default_rng(19)
+    t = np.stack([rng.normal(size=(50, 1)), np.full((50, 1), 0.3)])  # 2 interfaces of 1 unit
+    view, share = pca_2d(t, index=np.array([0, 10, 20]))
+    assert view.shape == (2, 3, 2)
+    np.testing.assert_array_equal(view[:, :, 1], 0.0)  # one unit: no second axis
+    np.testing.assert_allclose(view[1], 0.0, atol=1e-12)  # constant outputs sit at the origin
+    np.testing.assert_allclose(share, [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(np.abs(view[0, :, 0]), np.abs(t[0, [0, 10, 20], 0] - t[0, :, 0].mean()))
+
+
+# ----------------------------------------------------------------------------
 # kernel cosine similarity
 
 
@@ -439,6 +618,19 @@ def test_histogram_fixed_clips_outliers_into_end_bins_and_keeps_every_value():
 
 
 @PROPERTY
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 5), k=st.integers(1, 60), bins=st.integers(1, 12),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_property_histogram_matches_locating_every_value(seed, rows, k, bins, dtype):
+    """The sort-based counts equal the direct rule: bin = (edges <= v) - 1, clipped to the end bins."""
+    rng = np.random.default_rng(seed)
+    edges = np.round(np.linspace(-1, 1, bins + 1), 3)
+    values = rng.choice(np.r_[edges, rng.uniform(-1.5, 1.5, size=20)], size=(rows, k)).astype(dtype)
+    codes = np.clip(np.searchsorted(edges, values.astype(np.float64), side="right") - 1, 0, bins - 1)
+    expected = np.stack([np.bincount(c, minlength=bins) for c in codes])
+    np.testing.assert_array_equal(histogram_fixed(values, edges), expected)
+
+
+@PROPERTY
 @given(seed=st.integers(0, 2**32 - 1), rows=st.integers(0, 8), k=st.integers(0, 50), bins=st.integers(1, 12))
 def test_property_histogram_counts_sum_to_row_length(seed, rows, k, bins):
     rng = np.random.default_rng(seed)
@@ -488,6 +680,10 @@ def test_estimator_labels():
     )
     assert estimator_label("kde", noise_var=0.1) == "KDE upper bound, σ²=0.1 (Saxe et al. 2018)"
     assert estimator_label("kde", noise_var=1e-3) == "KDE upper bound, σ²=0.001 (Saxe et al. 2018)"
+    assert (
+        estimator_label("kde", noise_var=0.1, lower=True)
+        == "KDE lower and upper bounds, σ²=0.1 (Saxe et al. 2018)"
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -521,6 +717,13 @@ GOOD_Y = np.array([0, 1, 0, 1])
         (lambda: kde_mi(GOOD_T, GOOD_Y, noise_var=0), r"noise_var must be a positive finite number, got 0.0"),
         (lambda: kde_mi(GOOD_T, GOOD_Y, noise_var="0.1"), r"noise_var must be a positive finite number, got '0.1'"),
         (lambda: kde_entropy(GOOD_T, noise_var=-1), r"noise_var .* got -1.0"),
+        (lambda: kde_mi_bounds(GOOD_T, GOOD_Y, noise_var=0), r"noise_var must be a positive finite number, got 0.0"),
+        (lambda: kde_mi_bounds(GOOD_T, [0, 1]), r"y must have one label per sample \(4\)"),
+        (lambda: label_entropy([]), r"y must hold at least one label"),
+        (lambda: pca_2d(np.ones((2, 3))), r"outputs must have shape \(N, B, units\).*got array of shape \(2, 3\)"),
+        (lambda: pca_2d(np.ones((2, 3, 1)), index=[3]), r"index must be 1-D integer positions in \[0, 3\)"),
+        (lambda: pca_2d(np.ones((2, 3, 1)), labels=[0, 1]), r"labels must have one value per sample \(3\)"),
+        (lambda: pca_2d(np.full((1, 2, 2), np.nan)), r"outputs must be finite"),
         (lambda: kernel_cosine_similarity(np.ones(3)), r"kernels must have shape .*got array of shape \(3,\)"),
         (lambda: kernel_cosine_similarity(np.ones((2, 0, 3))), r"got array of shape \(2, 0, 3\)"),
         (lambda: histogram_fixed(np.ones(3), [0, 1]), r"values_2d must have shape \(rows, k\), got array of shape \(3,\)"),
@@ -531,7 +734,7 @@ GOOD_Y = np.array([0, 1, 0, 1])
         (lambda: fixed_edges([1.0], bins=0), r"bins must be an integer >= 1, got 0"),
         (lambda: fixed_edges([1.0], margin=-0.1), r"margin must be a finite number >= 0, got -0.1"),
         (lambda: estimator_label("knn"), r"kind must be 'binning' or 'kde', got 'knn'"),
-        (lambda: estimator_label("kde", sigma=1), r"takes noise_var; got \['sigma'\]"),
+        (lambda: estimator_label("kde", sigma=1), r"takes noise_var, lower; got \['sigma'\]"),
         (lambda: estimator_label("binning", bins=-3), r"bins must be an integer >= 1, got -3"),
     ],
 )

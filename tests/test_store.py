@@ -70,7 +70,7 @@ def test_a_run_with_probes_makes_a_round_trip(store):
     info = store.run_info(run_id)
     assert (info.status, info.epochs, info.workspace) == ("finished", 12, ws)
     assert info.metrics["loss"] == pytest.approx(live[-1].metrics["loss"])
-    np.testing.assert_array_equal(store.probe_setup(run_id)["hist_edges"], t.hist_edges)
+    np.testing.assert_array_equal(store.probe_setup(run_id).hist_edges, t.hist_edges)
     assert store.model_path(run_id).stat().st_size > 0
 
 

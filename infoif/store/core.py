@@ -473,8 +473,8 @@ class Store:
                 history.append(snap)
         return settings, checkpoint, history
 
-    def probe_setup(self, run_id: str) -> dict:
-        """The run's fixed probe settings (histogram edges...), as the worker wrote them."""
+    def probe_setup(self, run_id: str):
+        """The run's fixed `ProbeSetup` (probe batch, ranges, edges) as its trainer wrote it, or None."""
         return self.reader(run_id).setup()
 
     def model_path(self, run_id: str) -> Path:

@@ -15,7 +15,6 @@ from types import MappingProxyType
 import numpy as np
 
 from infoif.history import Snapshot
-from infoif.store.files import frozen
 from infoif.store.records import plane_from_arrays, probes_from_arrays
 
 if TYPE_CHECKING:
@@ -41,22 +40,25 @@ class RunReader:
         self.gaps: list[int] = []
         self._probes: dict[int, tuple] = {}  # epoch -> (probes, plane), as on disk
         self._files: dict[str, float] = {}  # probe file name -> mtime when read
-        self._setup: dict = {}
+        self._setup = None
         self._reset_metrics()
         self._refreshed = -math.inf
 
-    def setup(self) -> dict:
-        """Arrays fixed for the run (written once when it starts): histogram edges..."""
+    def setup(self):
+        """The run's `ProbeSetup` (probe batch, binning range, histogram edges), written when it
+        starts; None before that, or if damaged (then `problem` says so)."""
+        from infoif.probes import ProbeSetup
+
         with self._lock:
-            if not self._setup:
+            if self._setup is None:
                 try:
                     with np.load(self.dir / "setup.npz", allow_pickle=False) as z:
-                        self._setup = {k: frozen(z[k]) for k in z.files}
+                        self._setup = ProbeSetup.from_flat({k: z[k] for k in z.files})
                 except FileNotFoundError:
-                    return {}
+                    return None
                 except Exception as exc:  # noqa: BLE001 - damaged: say so
                     self.problem = f"This run's probe settings file is damaged ({type(exc).__name__})."
-                    return {}
+                    return None
             return self._setup
 
     def _reset_metrics(self):

@@ -6,13 +6,11 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 
 from infoif.history import Snapshot
-from infoif.probes import InfoEstimate, Probes
+from infoif.probes import Probes
 from infoif.store.files import FORMAT, StoreError, dumps, frozen, save_npz
 
 __all__ = ["probes_to_arrays", "probes_from_arrays", "heavy_to_arrays", "plane_from_arrays", "probe_name",
@@ -22,57 +20,13 @@ __all__ = ["probes_to_arrays", "probes_from_arrays", "heavy_to_arrays", "plane_f
 
 
 def probes_to_arrays(p: Probes) -> dict[str, np.ndarray]:
-    out, meta = {}, {"info": {}}
-    for f in dataclasses.fields(p):
-        value = getattr(p, f.name)
-        if f.name == "kernels":
-            continue  # heavy: written with the plane view
-        if f.name == "info":
-            for name, est in value.items():
-                entry = {}
-                for g in dataclasses.fields(est):
-                    v = getattr(est, g.name)
-                    if isinstance(v, np.ndarray):
-                        out[f"info.{name}.{g.name}"] = v
-                    elif v is not None:
-                        entry[g.name] = dict(v) if isinstance(v, MappingProxyType) else v
-                meta["info"][name] = entry
-        elif isinstance(value, np.ndarray):
-            out[f"p.{f.name}"] = value
-        elif value is not None:
-            meta[f.name] = value
-    out["meta"] = np.array(dumps(meta))
-    return out
-
-
+    """A probe record's arrays, without its full kernels (those go with the heavy parts)."""
+    return p.without_kernels().to_flat()
 
 
 def probes_from_arrays(arrays, kernels=None) -> Probes:
-    meta = json.loads(str(arrays["meta"]))
-    known = {f.name for f in dataclasses.fields(Probes)}
-    est_fields = {f.name for f in dataclasses.fields(InfoEstimate)}
-    values: dict[str, Any] = {}
-    info: dict[str, dict] = {name: dict(entry) for name, entry in meta.get("info", {}).items()}
-    for key in arrays.files:
-        if key.startswith("p.") and key[2:] in known:
-            values[key[2:]] = frozen(arrays[key])
-        elif key.startswith("info."):
-            _, name, g = key.split(".", 2)
-            info.setdefault(name, {})[g] = frozen(arrays[key])
-    for k, v in meta.items():
-        if k in known and k != "info":
-            values[k] = v
-    estimates = {}
-    for name, entry in info.items():
-        entry = {k: v for k, v in entry.items() if k in est_fields}
-        if "params" in entry:
-            entry["params"] = MappingProxyType(dict(entry["params"]))
-        estimates[name] = InfoEstimate(**{**{g: None for g in est_fields}, **entry})
-    values["info"] = MappingProxyType(estimates)
-    values["kernels"] = frozen(kernels) if kernels is not None else None
-    for f in dataclasses.fields(Probes):
-        values.setdefault(f.name, None)
-    return Probes(**{k: v for k, v in values.items() if k in known})
+    probes = Probes.from_flat({key: arrays[key] for key in arrays.files})
+    return dataclasses.replace(probes, kernels=frozen(kernels)) if kernels is not None else probes
 
 
 def heavy_to_arrays(snapshot: Snapshot) -> dict[str, np.ndarray] | None:

@@ -112,7 +112,7 @@ class RunWriter:
         final = runner.control.status not in ("running",)
         setup = None
         if not self._setup_written:
-            setup, self._setup_written = {"hist_edges": np.asarray(runner.hist_edges)}, True
+            setup, self._setup_written = runner.probe_setup.to_flat(), True
         if model and (final or now - self._last_model >= MODEL_SECONDS) and runner.epoch \
                 and not runner.engine.mid_epoch:
             model_bytes = runner.export_model()
