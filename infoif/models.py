@@ -14,7 +14,10 @@ import keras
 import numpy as np
 
 from infoif.layers import EnergyReservoir, InformationInterfaces
-from infoif.spec import ACTIVATIONS, MERGES, TASKS, ModelSpec, _check, _is_int
+from infoif.constants import TASKS
+from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
+from infoif.validate import check as _check
+from infoif.validate import is_int as _is_int
 
 __all__ = ["ModelSpec", "build_model", "InterfaceProbe", "TASKS", "MERGES", "ACTIVATIONS"]
 
