@@ -15,11 +15,14 @@ import hashlib
 
 from infoif import data as data_lib
 from infoif import datasets
+from infoif.constants import AUTO
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
 from infoif.urlstate import Settings
 
 __all__ = ["Session"]
+
+NO_ROLES = {"features": None, "kinds": {}}  # every column that can be a feature, kinds inferred
 
 
 class Session:
@@ -29,7 +32,11 @@ class Session:
         self.data_name: str | None = None
         self.data_source: str | None = None  # "sample" or "upload"
         self.dataset = None  # infoif.data.Dataset
+        self.load_report = None  # infoif.data.LoadReport: how the table was read
         self.upload_digest: str | None = None
+        self.upload_bytes: bytes | None = None  # kept to read the upload again (another encoding)
+        self.roles: dict = dict(NO_ROLES)  # the Data page's feature choices: prepare(**roles), JSON
+        self._prediction = (None, None)  # ((run id, epoch), exported model)
         self._store = None
         self.run_id: str | None = None
         self.sweep = None
@@ -37,51 +44,93 @@ class Session:
 
     # ------------------------------------------------------------ data
 
-    def use_sample(self, name: str, target: str | None = None, task: str = "auto") -> None:
+    def use_sample(self, name: str, target: str | None = None, task: str = AUTO) -> None:
         """Switches to a sample dataset (raises DataError/KeyError, changing nothing)."""
         if name not in datasets.SAMPLES:
             raise KeyError(f"No sample dataset {name!r}; choose one of {list(datasets.SAMPLES)}")
-        frame = datasets.load_sample(name)
-        target = target if target in frame.columns else datasets.SAMPLES[name].target
-        self._use(frame, name, "sample", target, task)
+        loaded = datasets.read_sample(name)
+        target = target if target in loaded.frame.columns else datasets.SAMPLES[name].target
+        self._use(loaded, name, "sample", target, task, roles=NO_ROLES)
 
-    def use_upload(self, source, filename: str) -> bool:
+    def use_upload(self, source, filename: str, encoding: str | None = None) -> bool:
         """Switches to an uploaded file; False if it is the same file as now.
 
         Raises `DataError` with the message for the user; nothing changes then.
         """
-        raw = source if isinstance(source, (bytes, bytearray)) else source.getvalue()
+        raw = bytes(source if isinstance(source, (bytes, bytearray)) else source.getvalue())
         digest = hashlib.sha256(raw).hexdigest()
         if digest == self.upload_digest and self.data_source == "upload":
             return False
-        frame = data_lib.load_table(bytes(raw), filename=filename)
-        target = frame.columns[-1]
-        self._use(frame, filename, "upload", target, "auto")
-        self.upload_digest = digest
+        loaded = data_lib.read_table(raw, filename=filename, encoding=encoding)
+        target = loaded.frame.columns[-1]
+        self._use(loaded, filename, "upload", target, "auto", roles=NO_ROLES)
+        self.upload_digest, self.upload_bytes = digest, raw
         return True
 
-    def set_target(self, target: str, task: str = "auto") -> None:
+    def set_target(self, target: str, task: str = AUTO) -> None:
         """Re-prepares the current table for another target or task (transactional)."""
         if self.frame is None:
             raise ValueError("No data yet: choose a sample or upload a file first.")
-        self._use(self.frame, self.data_name, self.data_source, target, task)
+        self._use(self._loaded(), self.data_name, self.data_source, target, task)
 
-    def _use(self, frame, name, source, target, task):
+    def _use(self, loaded, name, source, target, task, roles=None, new_run=False):
+        roles = self.roles if roles is None else roles
         dataset = data_lib.prepare(
-            frame, target, task=None if task == "auto" else task, seed=self.settings.seed
+            loaded, target, task=None if task == AUTO else task, seed=self.settings.seed, name=name, **roles
         )
-        if getattr(dataset, "name", None) != name:
-            dataset = dataclasses.replace(dataset, name=name)
         # Everything validated: commit.
-        changed = self.dataset is None or self.data_name != name or self.settings.target != target \
+        changed = new_run or self.dataset is None or self.data_name != name or self.settings.target != target \
             or self.settings.task != task
-        self.frame, self.data_name, self.data_source, self.dataset = frame, name, source, dataset
-        self.upload_digest = None
+        self.frame, self.load_report, self.roles = loaded.frame, loaded.report, roles
+        self.data_name, self.data_source, self.dataset = name, source, dataset
+        if source != "upload":
+            self.upload_digest, self.upload_bytes = None, None
         self.settings = dataclasses.replace(
             self.settings, data=name if source == "sample" else None, target=target, task=task
         )
         if changed:
             self._retire_current_run()
+
+    def _loaded(self):
+        return data_lib.Loaded(self.frame, self.load_report)
+
+    # ------------------------------------------------------------ data options and predictions (issue 11)
+
+    def set_encoding(self, encoding: str | None) -> None:
+        """Reads the current upload again in `encoding` (None: detect it); transactional.
+
+        Column names may change with the encoding, so the column roles start afresh.
+        """
+        if self.data_source != "upload" or self.upload_bytes is None:
+            raise ValueError("Only an uploaded file can be read in another encoding; upload one first.")
+        loaded = data_lib.read_table(self.upload_bytes, filename=self.data_name, encoding=encoding)
+        columns = list(loaded.frame.columns)
+        target = self.settings.target if self.settings.target in columns else columns[-1]
+        self._use(loaded, self.data_name, "upload", target, self.settings.task, roles=NO_ROLES, new_run=True)
+
+    def set_roles(self, features: list[str] | None = None, kinds: dict[str, str] | None = None) -> bool:
+        """Chooses the feature columns (None: all) and their kinds ("numeric"/"categorical");
+        re-prepares the table (transactional). False when nothing changed."""
+        roles = {"features": None if features is None else [str(f) for f in features],
+                 "kinds": {str(k): v for k, v in (kinds or {}).items()}}
+        if roles == self.roles:
+            return False
+        self._use(self._loaded(), self.data_name, self.data_source, self.settings.target, self.settings.task,
+                  roles=roles, new_run=True)
+        return True
+
+    def prediction_model(self):
+        """The current run's model as its download gives it (raw rows in, answers out), or None
+        before the run has trained. Made again when the run has trained further."""
+        run = self.current_run(create=False)
+        if run is None or not run.history:
+            return None
+        key = (run.id, run.trainer.epoch)
+        if self._prediction[0] != key:
+            from infoif import export
+
+            self._prediction = (key, export.load_keras_bytes(run.export_model()))
+        return self._prediction[1]
 
     # ------------------------------------------------------------ model and runs
 

@@ -28,8 +28,6 @@ import csv
 import io
 import itertools
 import math
-import os
-import tempfile
 import threading
 import time
 import weakref
@@ -297,13 +295,12 @@ class Trainer:
     # ------------------------------------------------------------ export
 
     def export_model(self) -> bytes:
-        """The model as `.keras` bytes (consistent even while training)."""
+        """The model as `.keras` bytes, reading the dataset's raw columns and answering in
+        its terms (`infoif.export`); consistent even while training."""
+        from infoif import export
+
         with self._weights_lock:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.keras")
-                self.model.save(path)
-                with open(path, "rb") as f:
-                    return f.read()
+            return export.export_keras(self.model, self.dataset)
 
     def history_csv(self) -> str:
         """One row per epoch: metrics, and per-interface probe summaries where measured."""
