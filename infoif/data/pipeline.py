@@ -47,6 +47,8 @@ STD_FLOOR = 1e-7
 OOV_TOKEN = " [unseen]"  # StringLookup's bucket for unseen text: categories never start with a space
 _INPUT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 _RESERVED = "infoif"  # the exported model's own layers are named infoif_*
+_SPELLED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
+                          "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "€": "EUR", "$": "USD", "£": "GBP", "%": "pct"})
 
 
 def mean_std(x: np.ndarray) -> tuple[float, float]:
@@ -81,7 +83,8 @@ def input_names(columns) -> list[str]:
     for column in columns:
         name = str(column)
         if not _INPUT_NAME.fullmatch(name) or name.lower().startswith(_RESERVED):
-            ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+            spelled = name.translate(_SPELLED)
+            ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
             name = re.sub(r"[^A-Za-z0-9_]+", "_", ascii_name).strip("_")
             if not name or not name[0].isalpha() or name.lower().startswith(_RESERVED):
                 name = f"c_{name}".rstrip("_")
@@ -210,9 +213,10 @@ def check_rows(frame, columns, strict: bool = True) -> pd.DataFrame:
         )
     if strict and len(df) == 0:
         problems.append("There are no new rows: the table is empty. Give at least one row.")
-    if strict and not missing:
+    if strict:
         for c in columns:
-            problems += c.problems(df[c.name])
+            if c.name in df.columns:
+                problems += c.problems(df[c.name])
     if problems:
         raise DataError(*problems)
     return df
