@@ -20,6 +20,7 @@ TensorFlow or Streamlit. The package, module by module (as pandas'
     pipeline.py    FeatureColumn, Pipeline, TargetEncoding: fitted preparation, numpy and Keras
     dataset.py     Dataset
     prepare.py     prepare(): stages that each return a small dataclass
+    roles.py       the feature columns as a table a person edits (use, numeric/categorical)
 """
 
 from infoif.constants import TASKS
@@ -42,6 +43,7 @@ from infoif.data.limits import (
 from infoif.data.load import LOAD_OPTIONS, Loaded, LoadReport, load_table, read_table
 from infoif.data.pipeline import FeatureColumn, Pipeline, TargetEncoding
 from infoif.data.prepare import prepare
+from infoif.data.roles import ROLE_KINDS, roles_from_table, roles_table
 from infoif.data.source import ENCODINGS
 
 __all__ = [
@@ -55,6 +57,9 @@ __all__ = [
     "read_table",
     "load_table",
     "prepare",
+    "roles_table",
+    "roles_from_table",
+    "ROLE_KINDS",
     "describe_limits",
     "ENCODINGS",
     "KINDS",

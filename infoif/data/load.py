@@ -69,6 +69,11 @@ class LoadReport:
     delimiter: str | None = None  # the separator of text tables (" " for runs of spaces)
     options: dict = field(default_factory=dict)
 
+    @property
+    def unicode(self) -> bool:
+        """Whether the text was Unicode (UTF-8/16/32), or the format has no encoding."""
+        return self.encoding is None or self.encoding.startswith(("utf-8", "utf-16", "utf-32"))
+
 
 @dataclass(frozen=True)
 class Loaded:

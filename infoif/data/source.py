@@ -309,6 +309,13 @@ def _script_share(text: str, lo: int, hi: int) -> tuple[int, float]:
     return len(words), pure / len(words)
 
 
+def _common_cyrillic(text: str) -> float:
+    """Share of the ten commonest Russian letters among the Cyrillic ones (about 0.6 in real
+    text; Chinese or Korean bytes read as Windows-1251 spread over all letters and signs)."""
+    letters = [c for c in text.lower() if 0x0400 <= ord(c) <= 0x04FF]
+    return sum(c in "оеаинтсрвл" for c in letters) / len(letters) if letters else 0.0
+
+
 def _kana_share(text: str) -> tuple[int, float]:
     """(non-ASCII characters, share of them that are Japanese kana or kanji)."""
     wide = [c for c in text if ord(c) > 127]
@@ -322,7 +329,8 @@ def _kana_share(text: str) -> tuple[int, float]:
 
 def _legacy(head: bytes, src: Source) -> Encoding:
     """The code page of a file that is not UTF-8: Shift-JIS or Windows-1251 when the text
-    clearly reads as Japanese or Cyrillic words, else Windows-1252, else Latin-1."""
+    clearly reads as Japanese or Cyrillic words, else Windows-1252, else Shift-JIS when
+    that reads it, else Latin-1 (which reads anything). A person can choose another."""
     sample = head[:SAMPLE_FOR_GUESS]
     for codec in ("cp932", "cp1251"):
         try:
@@ -338,12 +346,14 @@ def _legacy(head: bytes, src: Source) -> Encoding:
             plausible = n >= 4 and share >= 0.9
         else:
             n, share = _script_share(text, 0x0400, 0x04FF)
-            plausible = n >= 3 and share >= 0.8
+            plausible = n >= 3 and share >= 0.8 and _common_cyrillic(text) >= 0.4
         if plausible and _valid(src, codec):
             label = "Shift-JIS (Japanese)" if codec == "cp932" else _label(codec)
             return Encoding(codec, codec, label)
     if _valid(src, "cp1252"):
         return Encoding("cp1252", "cp1252", "Windows-1252 (Latin-1)")
+    if _valid(src, "cp932"):  # bytes Windows-1252 leaves undefined: most often Japanese
+        return Encoding("cp932", "cp932", "Shift-JIS (Japanese)")
     return Encoding("latin-1", "latin-1", "Latin-1 (ISO-8859-1)")
 
 
@@ -435,7 +445,9 @@ def check_text(text: str, src: Source, enc: Encoding) -> None:
                 "CSV and upload that file."
             )
     if text:
-        bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or 0x7F <= ord(ch) < 0xA0)
+        # C0 controls and DEL; not C1 (U+0080-009F): that is text in another code page read as
+        # Latin-1, which the person can fix by choosing the encoding.
+        bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ord(ch) == 0x7F)
         if bad > max(2, 0.01 * len(text)):
             raise DataError(
                 f"{quote(src.name)} does not look like text: {bad:,} of its first {len(text):,} "
