@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from infoif.data.errors import DataError, no_data_rows, only_whitespace, quote, too_many_columns
 from infoif.data.limits import MAX_COLUMNS, SNIFF_BYTES
 
-__all__ = ["Sniffed", "DELIMITERS", "WHITESPACE", "sniff", "NUMBER", "NEWLINE"]
+__all__ = ["Sniffed", "DELIMITERS", "WHITESPACE", "sniff", "NUMBER", "NEWLINE", "TOKENS"]
 
 WHITESPACE = " "  # the `delimiter` of a whitespace-separated table (runs of spaces and tabs)
 DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes (|)", WHITESPACE: "spaces"}
@@ -26,7 +26,7 @@ _BLANK_LINES = re.compile(r"(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
 _DECIMAL_POINT = re.compile(r"\s*[-+]?\d*\.\d+\s*")
 _MD_RULE = re.compile(r"\s*:?-{3,}:?\s*")
-_TOKENS = {'"': re.compile(r'"(?:[^"]|"")*"|\S+'), "'": re.compile(r"'[^']*'|\S+")}
+TOKENS = {'"': re.compile(r'"(?:[^"]|"")*"|\S+'), "'": re.compile(r"'[^']*'|\S+")}
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Sniffed:
 def _rows(text: str, delimiter: str, quotechar: str, limit: int = 500) -> list[list[str]]:
     rows = []
     if delimiter == WHITESPACE:
-        tokens = _TOKENS[quotechar]
+        tokens = TOKENS[quotechar]
         for line in NEWLINE.split(text):
             if line.strip():
                 rows.append([_unquote(t, quotechar) for t in tokens.findall(line)])

@@ -13,16 +13,33 @@ import re
 import pandas as pd
 
 from infoif.data.columns import MISSING_MARKERS
-from infoif.data.errors import DataError, quote
+from infoif.data.errors import DataError, plural, quote
 from infoif.data.readers import Read
 from infoif.data.readers.csv_reader import layout_notes
-from infoif.data.readers.sniff import Sniffed
+from infoif.data.readers.sniff import TOKENS, NEWLINE, Sniffed
 from infoif.data.source import Encoding, Source
 
 __all__ = ["read_whitespace", "ROW_NAMES"]
 
 ROW_NAMES = "row names"
 _BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _short_lines(text: str, width: int, sn: Sniffed) -> list[tuple[int, int]]:
+    """(line, values) of the data rows with fewer than `width` values (pandas fills them up
+    silently, but a file separated by spaces has no way to leave a value empty)."""
+    tokens = TOKENS[sn.quote]
+    expected = width + (1 if sn.row_names else 0)
+    out = []
+    lines = NEWLINE.split(text)
+    first = sn.skip_rows + (0 if sn.header_is_data else 1)
+    for number, line in enumerate(lines[first:], start=first + 1):
+        if not line.strip():
+            continue
+        n = len(tokens.findall(line)) if sn.quote in line else len(line.split())
+        if n < expected:
+            out.append((number, n))
+    return out
 
 
 def read_whitespace(src: Source, enc: Encoding, sn: Sniffed) -> Read:
@@ -59,6 +76,15 @@ def read_whitespace(src: Source, enc: Encoding, sn: Sniffed) -> Read:
         raise DataError(
             f"{quote(src.name)} could not be read as a table separated by spaces ({str(exc)[:200]})."
         ) from None
+    short = _short_lines(src.text(enc), df.shape[1] - (1 if sn.row_names else 0), sn)
+    if short:
+        shown = ", ".join(f"line {line:,} has {n}" for line, n in short[:5])
+        more = f" and {len(short) - 5:,} more" if len(short) > 5 else ""
+        raise DataError(
+            f"{plural(len(short), 'row')} of {quote(src.name)} {'has' if len(short) == 1 else 'have'} fewer "
+            f"values than the header ({shown}{more}). In a file separated by spaces, a missing value must "
+            "be written as NA, and a value that contains a space must be put in quotes."
+        )
     notes = layout_notes(src, enc, sn, "text")
     if sn.header_is_data:
         df.columns = [f"column_{i + 1}" for i in range(df.shape[1])]
