@@ -72,7 +72,8 @@ def raw_row_model(model: keras.Model, dataset, *, copy: bool = True) -> keras.Mo
         A `keras.Model` named "infoif_raw_rows" with one input per raw feature
         column (named as in `describe(model)["columns"]`) and, for
         classification, one probability per class (`ClassProbabilities` holds
-        the class names), or, for regression, the target in its own units.
+        the class names), or, for regression, the target in its own units
+        (`Standardize(invert=True)`).
     """
     pipeline = getattr(dataset, "pipeline", None)
     if pipeline is None:

@@ -5,7 +5,8 @@ and prepares them with these layers and Keras' own `StringLookup` and
 `Normalization`, exactly as `infoif.data.Pipeline.transform` does in numpy:
 
     RawColumns -> StringLookup (one-hot) -> JoinColumns -> FillMissing
-        -> Normalization -> FiniteClip -> the trained model -> ClassProbabilities
+        -> Standardize -> FiniteClip -> the trained model -> ClassProbabilities
+                                                        (or Standardize(invert=True))
 
 All are registered with Keras' serialization (package "infoif"), so a saved
 model loads with `keras.models.load_model` after `import infoif`. Numbers are
@@ -22,7 +23,7 @@ from keras import ops
 from infoif.constants import CLASSIFICATION_TASKS, TASKS
 from infoif.validate import check, is_real
 
-__all__ = ["RawColumns", "JoinColumns", "FillMissing", "FiniteClip", "ClassProbabilities"]
+__all__ = ["RawColumns", "JoinColumns", "FillMissing", "Standardize", "FiniteClip", "ClassProbabilities"]
 
 _KINDS = ("numeric", "category")
 _COLUMN_KEYS = ("column", "input", "kind", "decimal_comma", "text_is_missing")
@@ -174,10 +175,7 @@ class FillMissing(keras.layers.Layer):
     def __init__(self, values, **kwargs):
         kwargs.setdefault("dtype", "float64")
         super().__init__(**kwargs)
-        check(isinstance(values, (list, tuple)) and len(values) >= 1
-              and all(is_real(v) and v == v and abs(v) != float("inf") for v in values),
-              f"`values` must be a non-empty list of finite numbers. Received: values={values!r}")
-        self.values = [float(v) for v in values]
+        self.values = _finite_list("values", values)
         self.input_spec = keras.InputSpec(axes={-1: len(self.values)})
 
     def call(self, inputs):
@@ -190,6 +188,68 @@ class FillMissing(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "values": list(self.values)}
+
+
+def _finite_list(name: str, values, positive: bool = False) -> list[float]:
+    ok = isinstance(values, (list, tuple)) and len(values) >= 1 and all(
+        is_real(v) and v == v and abs(v) != float("inf") and (not positive or v > 0) for v in values)
+    check(ok, f"`{name}` must be a non-empty list of finite numbers{' > 0' if positive else ''}. "
+              f"Received: {name}={values!r}")
+    return [float(v) for v in values]
+
+
+@keras.saving.register_keras_serializable(package="infoif")
+class Standardize(keras.layers.Layer):
+    """Standardizes with fixed statistics in float64: `(x - mean) / std`, or back.
+
+    `keras.layers.Normalization` with `mean` and `variance` does the same, but
+    converts its statistics through float32 (a year column's mean of 2008.03
+    comes back off by 5e-5, a tenth of a standard deviation's thousandth) and
+    squares the standard deviation (infinite beyond 1e154), so an exported
+    model would not match the arrays it was trained on.
+
+    Args:
+        mean: one mean per column.
+        std: one standard deviation per column (> 0).
+        invert: if True, `out = x * std + mean` (back to the original units).
+
+    Input shape:
+        `(batch, len(mean))`.
+
+    Output shape:
+        The same, float64.
+
+    Example:
+        Standardize([10.0], [2.0])(np.array([[14.0]]))   # [[2.0]]
+    """
+
+    def __init__(self, mean, std, invert: bool = False, **kwargs):
+        kwargs.setdefault("dtype", "float64")
+        super().__init__(**kwargs)
+        self.mean = _finite_list("mean", mean)
+        self.std = _finite_list("std", std, positive=True)
+        check(len(self.mean) == len(self.std),
+              f"`mean` and `std` must have one value per column each. Received: std={std!r}")
+        check(isinstance(invert, bool), f"`invert` must be True or False. Received: invert={invert!r}")
+        self.invert = invert
+        self.input_spec = keras.InputSpec(axes={-1: len(self.mean)})
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float64")
+        mean = ops.convert_to_tensor(self.mean, dtype="float64")
+        std = ops.convert_to_tensor(self.std, dtype="float64")
+        if self.invert:
+            return x * std + mean
+        return (x - mean) / std
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="float64")
+
+    def get_config(self):
+        return {**super().get_config(), "mean": list(self.mean), "std": list(self.std), "invert": self.invert}
 
 
 @keras.saving.register_keras_serializable(package="infoif")

@@ -159,7 +159,7 @@ def class_label(v) -> str:
         return str(bool(v))
     if isinstance(v, (float, np.floating, decimal.Decimal)):
         f = float(v)
-        if f == round(f) and abs(f) < 1e15:
+        if math.isfinite(f) and f == round(f) and abs(f) < 1e15:
             return str(int(f))
         return repr(f)
     if isinstance(v, (numbers.Integral, np.integer)):

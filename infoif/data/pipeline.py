@@ -9,9 +9,10 @@ Every feature column is a `FeatureColumn`: a number (missing and infinite
 values become the training median, `fill`) or a category (one 0/1 input per
 category seen in training; unseen and missing values get all zeros). Then
 every input is standardized with the training statistics, `(x - mean) / std`,
-and clipped to +-1e6. Keras does exactly this with `FillMissing`,
-`StringLookup(output_mode="one_hot")`, `Normalization` and `FiniteClip`;
-`TargetEncoding` turns the model's outputs back into the user's terms.
+and clipped to +-1e6. Keras does exactly this, in float64 as numpy does, with
+`FillMissing`, `StringLookup(output_mode="one_hot")`, `Standardize` and
+`FiniteClip`; `TargetEncoding` turns the model's outputs back into the
+user's terms.
 Nothing here imports Keras until a `keras_*` method is called.
 """
 
@@ -26,13 +27,12 @@ import numpy as np
 import pandas as pd
 
 from infoif.constants import CLASSIFICATION_TASKS, TASKS
-from infoif.data.columns import category_codes, class_label, float_column, present_non_numbers, text_values
+from infoif.data.columns import category_codes, float_column, present_non_numbers, text_values
 from infoif.data.errors import DataError, data_rows, name_list, plural, quote
 from infoif.data.tidy import clean_names
 
 __all__ = [
     "CLIP",
-    "STD_FLOOR",
     "FeatureColumn",
     "Pipeline",
     "TargetEncoding",
@@ -41,9 +41,6 @@ __all__ = [
 ]
 
 CLIP = 1e6  # standardized inputs are clipped to +-this, so float32 never overflows
-# Keras' Normalization divides by max(sqrt(variance), keras.config.epsilon()), 1e-7 by
-# default; standard deviations are floored at the same value so numpy divides alike.
-STD_FLOOR = 1e-7
 OOV_TOKEN = " [unseen]"  # StringLookup's bucket for unseen text: categories never start with a space
 _INPUT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 _RESERVED = "infoif"  # the exported model's own layers are named infoif_*
@@ -52,7 +49,7 @@ _SPELLED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "
 
 
 def mean_std(x: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation without overflow; 1 for a constant, at least `STD_FLOOR`."""
+    """Mean and standard deviation without overflow; 1 for a constant."""
     if x.size == 0:
         return 0.0, 1.0
     scale = float(np.max(np.abs(x)))
@@ -62,7 +59,7 @@ def mean_std(x: np.ndarray) -> tuple[float, float]:
     mean, sd = float(np.mean(xs)), float(np.std(xs))
     if not sd > 1e-12:
         return mean * scale, 1.0
-    return mean * scale, max(sd * scale, STD_FLOOR)
+    return mean * scale, sd * scale
 
 
 def _standardize(z: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -279,7 +276,7 @@ class Pipeline:
 
         `RawColumns` (which carries the column mapping, and the target's name
         and task) -> `StringLookup` one-hot per category column -> `JoinColumns`
-        (drops the unseen buckets) -> `FillMissing` -> `Normalization` -> `FiniteClip`.
+        (drops the unseen buckets) -> `FillMissing` -> `Standardize` -> `FiniteClip`.
         """
         import keras
 
@@ -311,10 +308,7 @@ class Pipeline:
         x = preprocessing.JoinColumns(keep, name="infoif_join")(blocks)
         fills = [c.fill if c.kind == "numeric" else 0.0 for c in self.columns for _ in range(c.width)]
         x = preprocessing.FillMissing(fills, name="infoif_fill_missing")(x)
-        x = keras.layers.Normalization(
-            mean=self.mean.tolist(), variance=np.square(self.std).tolist(), dtype="float64",
-            name="infoif_standardize",
-        )(x)
+        x = preprocessing.Standardize(self.mean.tolist(), self.std.tolist(), name="infoif_standardize")(x)
         return preprocessing.FiniteClip(CLIP, name="infoif_clip")(x)
 
     # --- Plain values -------------------------------------------------------------------
@@ -377,18 +371,14 @@ class TargetEncoding:
 
     def keras_answer(self, outputs):
         """The same as Keras layers: `ClassProbabilities` (which stores the class names), or
-        `Normalization(invert=True)` back to the target's units."""
-        import keras
-
+        `Standardize(invert=True)` back to the target's units."""
         from infoif import preprocessing
 
         if self.classification:
             return preprocessing.ClassProbabilities(
                 list(self.class_names), list(self.class_values), name="infoif_probabilities"
             )(outputs)
-        return keras.layers.Normalization(
-            mean=[self.mean], variance=[self.std**2], invert=True, dtype="float64", name="infoif_target_units"
-        )(outputs)
+        return preprocessing.Standardize([self.mean], [self.std], invert=True, name="infoif_target_units")(outputs)
 
     def to_config(self) -> dict:
         return {"name": self.name, "task": self.task,
@@ -396,18 +386,3 @@ class TargetEncoding:
                 "class_values": None if self.class_values is None else list(self.class_values),
                 "mean": self.mean, "std": self.std}
 
-
-def class_values(labels, values) -> tuple:
-    """The class values as JSON scalars in the file's own type (for `TargetEncoding`)."""
-    out = []
-    for label, v in zip(labels, values):
-        if isinstance(v, (bool, np.bool_)):
-            out.append(bool(v))
-        elif isinstance(v, (int, np.integer)):
-            out.append(int(v))
-        elif isinstance(v, (float, np.floating)):
-            f = float(v)
-            out.append(int(f) if class_label(f) == str(int(f)) and f == round(f) else f)
-        else:
-            out.append(str(label))
-    return tuple(out)

@@ -488,7 +488,7 @@ def decide_task(y: TargetValues, keep: np.ndarray, task: str | None, col: str, b
                 class_names, values = [str(bool(u)) for u in uniq], tuple(bool(u) for u in uniq)
             else:
                 class_names = [class_label(float(u)) for u in uniq]
-                values = tuple(int(u) if class_label(float(u)) == str(int(u)) else float(u) for u in uniq)
+                values = tuple(int(u) if float(u).is_integer() and abs(u) < 1e15 else float(u) for u in uniq)
     else:
         text = y.values.take(pa.array(keep)) if len(keep) < len(y.values) else y.values
         uniq = sorted(pacompute.unique(text).to_pylist())
@@ -643,9 +643,6 @@ def _fit_numeric(c: str, a: Analysis, raw: pd.Series, rows: Split):
             f"({number_text(fill)})."
         )
     m, sd = mean_std(v[rows.train])
-    if sd == 1e-7:  # pipeline.STD_FLOOR
-        notes.append(f"Column {quote(c)} varies by less than 1e-7, so it was scaled by 1e-7 rather than its "
-                     "own spread; multiply it by a power of ten for a better fit.")
     return fc, v, [m], [sd], notes
 
 

@@ -312,3 +312,166 @@ def test_huge_values_stay_finite():
     df = frame(40).assign(height=[1e308, -1e308] * 20, weight=[1e-300, 0.0] * 20)
     ds = check_prepared(df)
     assert np.abs(ds.x_train).max() <= 1e6
+
+
+# --- Kinds a person chooses, and the options as plain values --------------------------------
+
+
+def test_numbers_chosen_as_categories():
+    df = frame(80).assign(zip=np.tile([1010, 2020, 3030, 4040], 20))
+    assert prepare(df, "label").decisions["zip"] == "numeric"
+    ds = prepare(df, "label", kinds={"zip": "categorical"})
+    assert ds.decisions["zip"] == "categories (4)"
+    assert [f for f in ds.feature_names if f.startswith("zip=")] == ["zip=1010", "zip=2020", "zip=3030", "zip=4040"]
+    assert any("'zip' is used as categories, as chosen" in r for r in ds.report)
+    np.testing.assert_array_equal(ds.transform(df.iloc[ds.val_rows]), ds.x_val)
+
+
+def test_floats_and_integers_give_the_same_categories():
+    df = frame(80).assign(code=np.tile([1.0, 2.0, np.nan, 3.0], 20))
+    ds = prepare(df, "label", kinds={"code": "categorical"})
+    assert ds.columns[-1].categories == ("1", "2", "3")
+    new = df.head(4).assign(code=[1, 2, 3, 4])  # integers now, and an unseen 4
+    x = ds.transform(new)
+    assert np.array_equal(x[:3], ds.transform(df.head(4).assign(code=[1.0, 2.0, 3.0, 3.0]))[:3])
+
+
+def test_text_chosen_as_numbers_counts_the_rest_as_missing():
+    df = frame(60).assign(score=["high"] * 40 + [str(i) for i in range(20)])
+    assert prepare(df, "label").decisions["score"].startswith("categories"), "mostly text: categories"
+    ds = prepare(df, "label", kinds={"score": "numeric"})
+    assert ds.decisions["score"] == "numeric (read from text)"
+    assert ds.columns[-1].text_is_missing, "new rows may hold such text too, as in training"
+    assert any("40 values that are not a number ('high') count as missing" in r for r in ds.report)
+
+
+def test_chosen_kinds_skip_the_guesses_but_not_the_facts():
+    df = frame(60).assign(customer=[f"c{i}" for i in range(60)], site="A")
+    ds = prepare(df, "label", kinds={"customer": "categorical", "site": "categorical"}, max_categories=5)
+    assert ds.decisions["customer"].startswith("categories ("), "an identifier-like column, chosen, is used"
+    assert ds.decisions["site"] == "left out: it has the same text ('A') in every row"
+    msg = error_of(prepare, frame(20), "label", kinds={"colour": "numeric"})
+    assert "There is no column 'colour' to choose a kind for" in msg
+    assert "none of its values is a number" in " ".join(
+        prepare(frame(30), "label", kinds={"color": "numeric"}).report)
+
+
+def test_kinds_and_features_must_be_plain_values():
+    with pytest.raises(ValueError, match="Received: kinds="):
+        prepare(frame(), "label", kinds={"height": "ordinal"})
+    with pytest.raises(ValueError, match="Received: features='height'"):
+        prepare(frame(), "label", features="height")
+    with pytest.raises(ValueError, match="Received: max_categories=0"):
+        prepare(frame(), "label", max_categories=0)
+    with pytest.raises(TypeError, match="Received: df=list"):
+        prepare([1, 2], "label")
+
+
+def test_options_are_json_and_prepare_again_the_same():
+    df = frame(80)
+    ds = prepare(df, "label", task="multiclass", val_fraction=0.25, seed=3, features=["height", "color"],
+                 kinds={"height": "numeric"}, max_categories=10)
+    options = json.loads(json.dumps(ds.options))
+    assert options == {"target": "label", "task": "multiclass", "val_fraction": 0.25, "seed": 3,
+                       "features": ["height", "color"], "kinds": {"height": "numeric"}, "missing": "impute",
+                       "missing_target": "drop", "max_categories": 10}
+    again = prepare(df, **options)
+    for key in ("x_train", "x_val", "y_train", "y_val", "train_rows", "val_rows"):
+        np.testing.assert_array_equal(getattr(again, key), getattr(ds, key))
+
+
+DETERMINISM = """
+import json, sys
+import numpy as np
+from infoif.data import prepare, read_table
+job = json.load(open(sys.argv[1]))
+ds = prepare(read_table(open(job["file"], "rb").read(), job["name"], **job["load"]), **job["prepare"])
+np.savez(job["out"], **{k: getattr(ds, k) for k in ("x_train", "x_val", "y_train", "y_val", "train_rows", "val_rows")})
+json.dump(ds.pipeline.to_config(), open(job["out"] + ".json", "w"))
+"""
+
+
+def test_a_worker_process_prepares_identical_arrays(tmp_path):
+    """What a training worker does: read the stored upload, prepare with the recorded options."""
+    rng = np.random.default_rng(4)
+    df = frame(300).assign(
+        count=rng.integers(0, 50, 300), note=[f"{v:.2f}".replace(".", ",") for v in rng.normal(size=300)],
+        code=rng.choice([7, 8, 9], 300),
+    )
+    df.loc[rng.random(300) < 0.1, "height"] = np.nan
+    data = df.to_csv(index=False, sep=";").encode("cp1252")
+    loaded = read_table(data, "upload.csv", encoding="cp1252")
+    ds = prepare(loaded, "label", seed=11, kinds={"code": "categorical"}, features=["height", "note", "code", "color"])
+    (tmp_path / "upload.csv").write_bytes(data)
+    job = {"file": str(tmp_path / "upload.csv"), "name": "upload.csv", "load": loaded.report.options,
+           "prepare": ds.options, "out": str(tmp_path / "arrays.npz")}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    subprocess.run([sys.executable, "-c", DETERMINISM, str(tmp_path / "job.json")], check=True, cwd=ROOT)
+    arrays = np.load(tmp_path / "arrays.npz")
+    for key in arrays.files:
+        assert np.array_equal(arrays[key], getattr(ds, key)), key
+        assert arrays[key].dtype == getattr(ds, key).dtype
+    assert json.loads((tmp_path / "arrays.npz.json").read_text()) == json.loads(json.dumps(ds.pipeline.to_config()))
+
+
+def test_decisions_say_what_became_of_every_column():
+    df = frame(50).assign(row_id=np.arange(1000, 1050), empty=np.nan)
+    ds = prepare(df, "label", features=["height", "color", "row_id", "empty"])
+    assert ds.decisions == {
+        "height": "numeric", "weight": "not used", "color": "categories (3)",
+        "row_id": "left out: it looks like an identifier (a different whole number in every row)",
+        "empty": "left out: it has no values",
+    }
+
+
+def test_a_column_that_hardly_varies_is_standardized_by_its_own_spread():
+    df = frame(40).assign(tiny=np.linspace(0, 1e-9, 40))
+    ds = prepare(df, "label")
+    j = ds.feature_names.index("tiny")
+    assert ds.feature_std[j] == pytest.approx(np.std(df["tiny"].to_numpy()[ds.train_rows]))
+    assert ds.x_train[:, j].std() == pytest.approx(1, abs=1e-4)
+
+
+# --- The stages one by one ------------------------------------------------------------------
+
+
+def test_stage_resolve_target():
+    from infoif.data.prepare import resolve_target
+
+    assert resolve_target(["a", "Label"], "label").column == "Label"
+    assert resolve_target(["a", "b"], "c").problems[0].startswith("There is no column 'c'")
+    assert resolve_target(["a"], None).column is None
+
+
+def test_stage_split_keeps_each_class_share():
+    from infoif.data.prepare import split
+
+    codes = np.repeat([0, 1, 2], [50, 30, 20])
+    rows = split(codes, 100, True, 0.2, seed=0)
+    assert np.bincount(codes[rows.val]).tolist() == [10, 6, 4] and len(rows.train) == 80
+    assert "keeping the share of each class" in rows.note
+    rows = split(None, 100, False, 0.2, seed=0)
+    assert len(rows.val) == 20 and set(rows.train).isdisjoint(rows.val)
+
+
+def test_stage_decide_task():
+    from infoif.data.prepare import decide_task, read_target
+
+    y = read_target(pd.Series([0, 1, 2, 3] * 10), "y", "drop")
+    plan = decide_task(y, np.arange(40), None, "y", False)
+    assert plan.task == "multiclass" and plan.class_names == ["0", "1", "2", "3"] and plan.class_values == (0, 1, 2, 3)
+    y = read_target(pd.Series([0.5, 1.5, 2.25] * 10), "y", "drop")
+    assert decide_task(y, np.arange(30), None, "y", False).task == "regression"
+    y = read_target(pd.Series(["no", "yes"] * 10), "y", "drop")
+    plan = decide_task(y, np.arange(20), "regression", "y", False)
+    assert plan.problems and "holds text" in plan.problems[0]
+
+
+def test_prepare_is_a_short_orchestrator():
+    import inspect
+
+    from infoif.data import prepare as prepare_function
+
+    lines = inspect.getsource(prepare_function).splitlines()
+    body = [line for line in lines if line.strip()]
+    assert len(body) <= 80 + len(prepare_function.__doc__.splitlines()), "prepare orchestrates stages"
