@@ -13,8 +13,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from infoif.layers import EnergyReservoir, InformationInterfaces
 from infoif.constants import TASKS
+from infoif.layers import EnergyReservoir, InformationInterfaces
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 from infoif.validate import check as _check
 from infoif.validate import is_int as _is_int

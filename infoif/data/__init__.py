@@ -19,7 +19,9 @@ TensorFlow or Streamlit. The package, module by module (as pandas'
     columns.py     what a column holds; the one conversion to numbers and to text
     pipeline.py    FeatureColumn, Pipeline, TargetEncoding: fitted preparation, numpy and Keras
     dataset.py     Dataset
-    prepare.py     prepare(): stages that each return a small dataclass
+    target.py      the target's stages: which column, its values, task and classes, encoding
+    features.py    the features' stages: which columns and why, then fitting them
+    prepare.py     prepare(): orchestrates the stages, each returning a small dataclass
     roles.py       the feature columns as a table a person edits (use, numeric/categorical)
 """
 

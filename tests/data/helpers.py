@@ -10,7 +10,6 @@ import pytest
 
 from infoif.data import DataError, Dataset, prepare, read_table
 
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -14,7 +14,6 @@ from infoif.constants import TASKS
 from infoif.data import DataError, Dataset, load_table, prepare
 from tests.data.helpers import csv_bytes
 
-
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
-import os
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -16,15 +12,11 @@ import pytest
 from infoif.data import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
-    MIN_ROWS,
     DataError,
-    Dataset,
     describe_limits,
     load_table,
-    prepare,
-    read_table,
 )
-from tests.data.helpers import ROOT, accented, check_prepared, csv_bytes, error_of, frame, notes_of
+from tests.data.helpers import csv_bytes, error_of, frame
 
 
 def test_empty_file():

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from infoif.data import (
-    MAX_UPLOAD_BYTES,
-    MAX_UPLOAD_MB,
     MIN_ROWS,
     DataError,
-    Dataset,
-    describe_limits,
     load_table,
     prepare,
     read_table,
 )
-from tests.data.helpers import ROOT, accented, check_prepared, csv_bytes, error_of, frame, notes_of
-
+from tests.data.helpers import ROOT, check_prepared, csv_bytes, error_of, frame
 
 # --- Problems: one test per case ------------------------------------------------------
 
@@ -436,7 +428,7 @@ def test_a_column_that_hardly_varies_is_standardized_by_its_own_spread():
 
 
 def test_stage_resolve_target():
-    from infoif.data.prepare import resolve_target
+    from infoif.data.target import resolve_target
 
     assert resolve_target(["a", "Label"], "label").column == "Label"
     assert resolve_target(["a", "b"], "c").problems[0].startswith("There is no column 'c'")
@@ -455,7 +447,7 @@ def test_stage_split_keeps_each_class_share():
 
 
 def test_stage_decide_task():
-    from infoif.data.prepare import decide_task, read_target
+    from infoif.data.target import decide_task, read_target
 
     y = read_target(pd.Series([0, 1, 2, 3] * 10), "y", "drop")
     plan = decide_task(y, np.arange(40), None, "y", False)

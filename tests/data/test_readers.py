@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from infoif.data import (
-    MAX_UPLOAD_BYTES,
-    MAX_UPLOAD_MB,
-    MIN_ROWS,
-    DataError,
-    Dataset,
-    describe_limits,
     load_table,
     prepare,
     read_table,

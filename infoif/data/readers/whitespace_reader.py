@@ -16,7 +16,7 @@ from infoif.data.columns import MISSING_MARKERS
 from infoif.data.errors import DataError, plural, quote
 from infoif.data.readers import Read
 from infoif.data.readers.csv_reader import layout_notes
-from infoif.data.readers.sniff import TOKENS, NEWLINE, Sniffed
+from infoif.data.readers.sniff import NEWLINE, TOKENS, Sniffed
 from infoif.data.source import Encoding, Source
 
 __all__ = ["read_whitespace", "ROW_NAMES"]
