@@ -61,7 +61,10 @@ else:
             for col, (key, value) in zip(cols, [(k, v) for k, v in scores.items() if k != "rows"]):
                 col.metric(key.replace("_", " "), f"{value:.4g}")
         table = answer.join(rows.drop(columns=[c for c in answer.columns if c in rows.columns]))
-        st.dataframe(table.head(1000), height=320)
+        st.dataframe(table.head(1000), height=320, column_config={
+            c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="%.3f")
+            for c in answer.columns if c != export.PREDICTION
+        })
         st.caption(f"{len(answer):,} rows" + (" (the first 1,000 shown)" if len(answer) > 1000 else ""))
         st.download_button("Predictions (CSV)", data=lambda: table.to_csv(index=False),
                            file_name=f"predictions-{os.path.splitext(name)[0]}.csv", mime="text/csv",
