@@ -37,6 +37,7 @@ class Session:
         self.upload_bytes: bytes | None = None  # kept to read the upload again (another encoding)
         self.roles: dict = dict(NO_ROLES)  # the Data page's feature choices: prepare(**roles), JSON
         self._prediction = (None, None)  # ((run id, epoch), exported model)
+        self.prediction_source: dict | None = None  # {"run": id, "epoch": n} of the prediction model
         self._store = None
         self.run_id: str | None = None
         self.sweep = None
@@ -130,6 +131,7 @@ class Session:
             from infoif import export
 
             self._prediction = (key, export.load_keras_bytes(run.export_model()))
+            self.prediction_source = {"run": run.id, "epoch": key[1]}
         return self._prediction[1]
 
     # ------------------------------------------------------------ model and runs

@@ -9,6 +9,8 @@ from infoif import export
 from infoif.data import UPLOAD_TYPES, DataError, load_table
 from pages import _ui
 
+MADE_BY = "run `{run}` after {epoch} epochs"  # from Session.prediction_source
+
 s = _ui.page_session()
 st.title("Predict")
 
@@ -17,9 +19,8 @@ if model is None:
     st.info("No trained model yet: train one (**Train** in the sidebar), then upload new rows here.")
 else:
     info = export.describe(model)
-    run = s.current_run(create=False)
     st.caption(
-        f"Run `{run.id}` after {run.trainer.epoch} epochs · predicts **{info['target']}** ({info['task']}) from "
+        f"The model of {MADE_BY.format(**s.prediction_source)} · predicts **{info['target']}** ({info['task']}) from "
         + ", ".join(f"`{c['column']}`" for c in info["columns"])
     )
 
@@ -29,11 +30,13 @@ else:
             return
         try:
             current = s.prediction_model()
+            if current is None:
+                st.session_state["predict_error"] = "The model has changed and not trained yet: train it first."
+                return
             rows = load_table(file, file.name)
             answer = infoif.predict(current, rows)
-            made_by = f"run `{run.id}` after {run.trainer.epoch} epochs"
             st.session_state["predict_result"] = (file.name, rows, answer, export.score(current, rows, answer),
-                                                  made_by)
+                                                  MADE_BY.format(**s.prediction_source))
             st.session_state.pop("predict_error", None)
         except DataError as exc:
             st.session_state["predict_error"] = f"Could not predict for {file.name}: {exc}"
@@ -52,8 +55,8 @@ else:
         if result is not None:
             st.caption(f"Still showing the predictions for **{result[0]}**.")
     if result is not None:
-        name, rows, answer, scores, made_by = result
-        st.caption(f"Predictions for **{name}** by {made_by}.")
+        name, rows, answer, scores, predicted_by = result
+        st.caption(f"Predictions for **{name}** by {predicted_by}.")
         if scores:
             st.markdown(f"**{info['target']}** is in the file, so here is how the model did on its "
                         f"{scores['rows']:,} rows:")
@@ -72,15 +75,16 @@ else:
 
     st.subheader("Use the model elsewhere")
     d1, d2 = st.columns(2)
-    d1.download_button("Model (.keras)", data=lambda: export.keras_bytes(model), file_name=f"infoif-{run.id}.keras",
+    stem = f"infoif-{s.prediction_source['run']}"
+    d1.download_button("Model (.keras)", data=lambda: export.keras_bytes(model), file_name=f"{stem}.keras",
                        mime="application/octet-stream", key="predict_keras", on_click="ignore",
                        icon=":material/download:")
     d2.download_button("TensorFlow SavedModel (.zip)", data=lambda: export.saved_model_zip(model),
-                       file_name=f"infoif-{run.id}-savedmodel.zip", mime="application/zip", key="predict_savedmodel",
+                       file_name=f"{stem}-savedmodel.zip", mime="application/zip", key="predict_savedmodel",
                        on_click="ignore", icon=":material/download:")
     st.code(
         "import infoif, keras, pandas\n"
-        f'model = keras.models.load_model("infoif-{run.id}.keras")\n'
+        f'model = keras.models.load_model("{stem}.keras")\n'
         'infoif.predict(model, pandas.read_csv("new_rows.csv"))   # prediction'
         + (", probability_<class>" if info["class_names"] else "") + "\n",
         language="python",

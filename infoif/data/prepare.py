@@ -122,7 +122,7 @@ def prepare(
     report.append(rows.note)
     fitted = fit_features(frame, feats.usable, keep, rows, n_all)
     report += fitted.notes
-    answer = fit_target(plan, rows, col, task_name=plan.task)
+    answer = fit_target(plan, rows, col)
     report += answer.notes
     decisions = {**feats.decisions, **fitted.decisions}
     return Dataset(

@@ -212,15 +212,15 @@ class FittedTarget:
     notes: list[str]
 
 
-def fit_target(plan: TaskPlan, rows: Split, col: str, task_name: str) -> FittedTarget:
+def fit_target(plan: TaskPlan, rows: Split, col: str) -> FittedTarget:
     """Class indices as they are; a regression target standardized with the training part's
     mean and standard deviation (kept in the `TargetEncoding` to answer in its units)."""
     if plan.classification:
-        encoding = TargetEncoding(col, task_name, tuple(plan.class_names), plan.class_values)
+        encoding = TargetEncoding(col, plan.task, tuple(plan.class_names), plan.class_values)
         return FittedTarget(encoding, np.ascontiguousarray(plan.codes[rows.train]),
                             np.ascontiguousarray(plan.codes[rows.val]), [])
     mean, std = mean_std(plan.floats[rows.train])
-    encoding = TargetEncoding(col, task_name, mean=mean, std=std)
+    encoding = TargetEncoding(col, plan.task, mean=mean, std=std)
     note = (
         f"Standardized the target {quote(col)} with the training part's mean ({mean:.4g}) and "
         f"standard deviation ({std:.4g}), so errors such as the MAE are in standard deviations of the "
