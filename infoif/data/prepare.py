@@ -37,6 +37,7 @@ from infoif.data.limits import MAX_CATEGORIES, MAX_FEATURES, MIN_ROWS
 from infoif.data.load import Loaded
 from infoif.data.target import decide_task, fit_target, read_target, resolve_target
 from infoif.data.tidy import clean_names
+from infoif.validate import one_of, positive_int
 
 __all__ = ["prepare", "Options", "Split", "split", "MISSING", "MISSING_TARGET"]
 
@@ -161,19 +162,14 @@ def _arguments(df, target, task, val_fraction, seed, features, kinds, missing, m
     later, with the data, so that all their problems come in one message."""
     if not isinstance(df, (pd.DataFrame, Loaded)):
         raise TypeError(f"`df` must be a pandas DataFrame or a Loaded table. Received: df={type(df).__name__}")
-    if missing not in MISSING:
-        raise ValueError(f"`missing` must be one of {list(MISSING)}. Received: missing={missing!r}")
-    if missing_target not in MISSING_TARGET:
-        raise ValueError(
-            f"`missing_target` must be one of {list(MISSING_TARGET)}. Received: missing_target={missing_target!r}"
-        )
+    one_of("missing", missing, MISSING)
+    one_of("missing_target", missing_target, MISSING_TARGET)
+    positive_int("max_categories", max_categories)
     if features is not None and (isinstance(features, str) or not all(isinstance(f, str) for f in features)):
         raise ValueError(f"`features` must be a list of column names or None. Received: features={features!r}")
     kinds = dict(kinds or {})
     if not all(isinstance(k, str) and v in KINDS for k, v in kinds.items()):
         raise ValueError(f"`kinds` must map column names to one of {list(KINDS)}. Received: kinds={kinds!r}")
-    if isinstance(max_categories, bool) or not isinstance(max_categories, numbers.Integral) or max_categories < 1:
-        raise ValueError(f"`max_categories` must be a positive integer. Received: max_categories={max_categories!r}")
     json_seed = int(seed) if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else seed
     json_fraction = float(val_fraction) if isinstance(val_fraction, numbers.Real) else val_fraction
     return Options(None if target is None else str(target), task, json_fraction, json_seed,
