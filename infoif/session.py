@@ -64,7 +64,7 @@ class Session:
             return False
         loaded = data_lib.read_table(raw, filename=filename, encoding=encoding)
         target = loaded.frame.columns[-1]
-        self._use(loaded, filename, "upload", target, "auto", roles=NO_ROLES)
+        self._use(loaded, filename, "upload", target, AUTO, roles=NO_ROLES)
         self.upload_digest, self.upload_bytes = digest, raw
         return True
 
