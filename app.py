@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:"),
     st.Page("pages/interfaces.py", title="Interfaces", icon=":material/grid_view:"),
     st.Page("pages/information.py", title="Information plane", icon=":material/scatter_plot:"),
     st.Page("pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),

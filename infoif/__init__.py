@@ -9,7 +9,11 @@ TensorFlow) so that the parts of the dashboard that only touch data start
 fast. The layers are still registered with Keras' serialization as soon as
 Keras is imported, whichever of the two is imported first, so a `.keras` file
 saved with them loads with plain `keras.models.load_model` after
-`import infoif`, with no `custom_objects`.
+`import infoif`, with no `custom_objects`. That includes the models the app
+exports, which read raw rows:
+
+    model = keras.models.load_model("infoif-run-1.keras")
+    infoif.predict(model, pandas.read_csv("new_rows.csv"))   # prediction, probability_<class>
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ _LAZY = {
     "ModelSpec": "infoif.spec",
     "build_model": "infoif.models",
     "InterfaceProbe": "infoif.models",
+    "predict": "infoif.export",
 }
+
+# Modules whose Keras objects must be registered before a saved model is loaded.
+_KERAS_MODULES = ("infoif.layers", "infoif.preprocessing")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
@@ -58,13 +66,18 @@ class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
 
         def exec_then_register(module):
             exec_module(module)
-            importlib.import_module("infoif.layers")
+            _register()
 
         spec.loader.exec_module = exec_then_register
         return spec
 
 
+def _register():
+    for name in _KERAS_MODULES:
+        importlib.import_module(name)
+
+
 if "keras" in sys.modules:
-    importlib.import_module("infoif.layers")
+    _register()
 elif not any(isinstance(f, _RegisterWhenKerasLoads) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterWhenKerasLoads())

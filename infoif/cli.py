@@ -193,7 +193,8 @@ def _train(args, parser) -> int:
     if raw is not None:
         ref["sha256"] = store.put_upload(workspace, raw, ref["filename"])
     try:
-        frame, dataset = store.dataset(ref)
+        opened = store.dataset(ref)
+        frame, dataset = opened.frame, opened.dataset
     except (DataError, StoreError, KeyError, ValueError) as exc:
         parser.error(f"argument --data: {exc}")
 

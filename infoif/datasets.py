@@ -3,6 +3,7 @@
     df = circle(n=500, noise=0.1, seed=0)      # columns x1, x2, label (0/1)
     df = bits12()                              # all 4,096 patterns of 12 bits, label (0/1)
     df = load_sample(DEFAULT_SAMPLE)           # reads sample_data/circle.csv
+    loaded = read_sample("Iris")               # the frame and how it was read (`Loaded`)
     ds = prepare_sample("Palmer penguins")     # load_sample + prepare with its target
 
 The generators follow tensorflow/playground's `src/dataset.ts` (Apache-2.0):
@@ -15,15 +16,16 @@ so the app starts without generating anything. Nothing here imports Keras.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from infoif.data import Dataset, load_table, prepare
+from infoif.data import Dataset, Loaded, prepare, read_table
+from infoif.validate import int_in, is_int, unit_interval
 
 __all__ = [
     "circle",
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_SAMPLE",
     "SAMPLE_DIR",
     "sample_path",
+    "read_sample",
     "load_sample",
     "prepare_sample",
 ]
@@ -48,13 +51,9 @@ MAX_POINTS = 1_000_000
 
 
 def _check(n, noise, seed):
-    if not (isinstance(n, numbers.Integral) and not isinstance(n, bool) and 2 <= n <= MAX_POINTS):
-        raise ValueError(f"`n` must be an integer from 2 to {MAX_POINTS:,}. Received: n={n!r}")
-    if not (
-        isinstance(noise, numbers.Real) and not isinstance(noise, bool) and 0 <= noise <= 1
-    ):
-        raise ValueError(f"`noise` must be a number in [0, 1]. Received: noise={noise!r}")
-    if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
+    int_in("n", n, 2, MAX_POINTS)
+    unit_interval("noise", noise)
+    if seed is not None and not (is_int(seed) and seed >= 0):
         raise ValueError(f"`seed` must be a non-negative integer or None. Received: seed={seed!r}")
 
 
@@ -196,7 +195,7 @@ class Sample:
     name: str  # display name, the key in SAMPLES
     file: str  # file name in sample_data/
     target: str  # the column to predict
-    task: str  # "binary", "multiclass" or "regression"
+    task: str  # one of infoif.constants.TASKS
     description: str  # one or two sentences for the app
     source: str  # where the data come from
     licence: str
@@ -342,15 +341,20 @@ def sample_path(name: str) -> Path:
     return _sample(name).path
 
 
-def load_sample(name: str = DEFAULT_SAMPLE) -> pd.DataFrame:
-    """A sample dataset as a DataFrame, read from its committed CSV with `load_table`."""
+def read_sample(name: str = DEFAULT_SAMPLE) -> Loaded:
+    """A sample dataset read from its committed CSV with `read_table`; the report is named
+    after the sample."""
     sample = _sample(name)
-    df = load_table(sample.path)
-    df.attrs["infoif"]["name"] = sample.name
-    return df
+    loaded = read_table(sample.path)
+    return Loaded(loaded.frame, dataclasses.replace(loaded.report, name=sample.name))
+
+
+def load_sample(name: str = DEFAULT_SAMPLE) -> pd.DataFrame:
+    """A sample dataset as a DataFrame (`read_sample(name).frame`)."""
+    return read_sample(name).frame
 
 
 def prepare_sample(name: str = DEFAULT_SAMPLE, **kwargs) -> Dataset:
-    """`load_sample` then `prepare` with the sample's target (keyword arguments go to `prepare`)."""
+    """`read_sample` then `prepare` with the sample's target (keyword arguments go to `prepare`)."""
     sample = _sample(name)
-    return prepare(load_sample(name), sample.target, **kwargs)
+    return prepare(read_sample(name), sample.target, **kwargs)

@@ -190,16 +190,17 @@ class Engine:
         self._fused.set()
 
     def trace_fused_in_background(self, also=None) -> None:
-        """Traces the fused path in a thread of its own (once), then `also()` if given; the
-        chunked path must be traced already (everything Keras builds lazily then exists)."""
+        """Calls `also()` if given (say, tracing the probe), then traces the fused path, in a
+        thread of its own (once); the chunked path must be traced already (everything Keras
+        builds lazily then exists)."""
         if self._tracer is not None or self.fused_ready or not self.ready:
             return
 
         def trace():
             try:
-                self._trace_fused()
                 if also is not None:
                     also()
+                self._trace_fused()
             except Exception as exc:  # noqa: BLE001 - the chunked path goes on; say why
                 self.trace_error = f"{type(exc).__name__}: {exc}"
                 logging.getLogger("infoif.engine").exception("Tracing the fused path failed")

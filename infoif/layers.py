@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from keras import activations, constraints, initializers, ops, regularizers
 
+from infoif import validate
+
 __all__ = ["InformationInterfaces", "EnergyReservoir"]
 
 
@@ -23,45 +25,9 @@ __all__ = ["InformationInterfaces", "EnergyReservoir"]
 # --------------------------------------------------------------------------
 
 
-def _positive_int(name: str, value, allow_none: bool = False):
-    """Returns `value` as int if it is a positive integer (bools refused)."""
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or int(value) < 1
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _unit_interval(name: str, value) -> float:
-    """Returns `value` as float if it is a real number in [0, 1]."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        raise ValueError(
-            f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _non_negative(name: str, value) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not float(value) >= 0.0  # also refuses NaN
-        or not np.isfinite(float(value))
-    ):
-        raise ValueError(
-            f"`{name}` must be a finite number >= 0. Received: {name}={value!r}"
-        )
-    return float(value)
+_positive_int = validate.positive_int
+_unit_interval = validate.unit_interval
+_non_negative = validate.non_negative
 
 
 def _interfaces_output_shape(input_shape, num_interfaces, units):

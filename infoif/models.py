@@ -13,8 +13,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from infoif.constants import TASKS
 from infoif.layers import EnergyReservoir, InformationInterfaces
-from infoif.spec import ACTIVATIONS, MERGES, TASKS, ModelSpec, _check, _is_int, head_units
+from infoif.spec import ACTIVATIONS, MERGES, ModelSpec, head_units
+from infoif.validate import check as _check
+from infoif.validate import is_int as _is_int
 
 __all__ = ["ModelSpec", "build_model", "InterfaceProbe", "TASKS", "MERGES", "ACTIVATIONS"]
 
@@ -161,14 +164,18 @@ class InterfaceProbe:
         """Whether batches of `shape` run compiled."""
         return tuple(shape) in self._compiled
 
-    def trace(self, shape) -> object:
-        """Compiles the forward pass for batches of `shape` (any thread may do it, once)."""
+    def trace(self, shape, warm_with=None) -> object:
+        """Compiles the forward pass for batches of `shape` (any thread may do it, once). With
+        `warm_with` (a batch of that shape) it is also called once before callers see it: a
+        compiled function's first call has one-time costs too (~0.1 s)."""
         import tensorflow as tf
 
         shape = tuple(shape)
         fn = self._compiled.get(shape)
         if fn is None:
             fn = tf.function(self._eager_forward).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+            if warm_with is not None:
+                fn(tf.constant(np.asarray(warm_with, np.float32)))
             if len(self._compiled) >= 8:
                 self._compiled.clear()
             self._compiled[shape] = fn

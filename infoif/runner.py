@@ -101,6 +101,7 @@ class Runner:
         self._applied_bs = self.control.batch_size
         self._since_probe = math.inf
         self._probe_cost = 0.0
+        self._measured = 0  # measurements so far
         self._chunk_steps = 32
         self._epochs_per_call = 1
         self._epoch_seconds = 0.0
@@ -175,8 +176,12 @@ class Runner:
     def _trace_rest_soon(self) -> None:
         """After the first epoch: the fused path and the compiled probe, in a thread of their own."""
         if not self.engine.fused_ready:
-            shape = self.x_probe.shape
-            self.engine.trace_fused_in_background(also=lambda: self.probe.trace(shape))
+            x = self.x_probe
+
+            def trace_probe():
+                self.probe.trace(x.shape, warm_with=x)  # its first call's one-time cost paid here too
+
+            self.engine.trace_fused_in_background(also=trace_probe)
 
     def advance(self) -> bool:
         """Runs one compiled call if the control wants one; False (doing nothing) otherwise."""
@@ -297,7 +302,11 @@ class Runner:
             probes = plane = None
             if i == len(good) - 1 and finite:
                 last_of_budget = self.control.epochs_allowed() == 1  # earlier epochs are counted
-                if self._since_probe >= self.probe_config.interval(self._probe_cost) or last_of_budget:
+                # until the probe is compiled (in the first second or so) it runs eagerly, at ~10x the
+                # cost: then once a second, the slowest cadence charts allow
+                eager = not self.probe.traced(self.x_probe.shape)
+                interval = self.probe_config.max_interval if eager else self.probe_config.interval(self._probe_cost)
+                if self._since_probe >= interval or last_of_budget:
                     probes, plane = self._measure()
             snapshot = Snapshot(self.epoch + 1, base + (i + 1) * per_epoch, MappingProxyType(metrics), probes, plane)
             thinned.extend(self.history.append(snapshot))
@@ -325,10 +334,11 @@ class Runner:
     # ------------------------------------------------------------ probes
 
     def _measure(self) -> tuple[Probes, Any]:
-        compiled = self.probe.traced(self.x_probe.shape)
+        first = self._measured == 0
         probes = measure(self.probe, self.probe_setup, self.probe_config)
         plane = self.plane_view() if self._plane_grid is not None else None
-        if compiled:  # the eager measurements of a run's first second say nothing of its cadence
+        self._measured += 1
+        if not first:  # the first measurement pays one-time costs: it says nothing of the cadence
             self._probe_cost = probes.seconds
         self._since_probe = 0.0
         return probes, plane
@@ -350,8 +360,26 @@ class Runner:
 
     # ------------------------------------------------------------ export
 
+    def finished_model(self):
+        """The model with the weights of the last finished epoch (itself, unless mid-epoch)."""
+        if not self.engine.mid_epoch:
+            return self.model
+        from infoif.models import build_model
+
+        copy = build_model(self.spec, self.dataset.input_dim, self.dataset.task, self.dataset.num_classes)
+        copy.set_weights(self.engine.state()[: len(self.model.weights)])
+        return copy
+
+    def raw_model(self):
+        """The model as its download gives it: the data's raw columns in, answers in the user's
+        terms out (`infoif.export`), at the last finished epoch."""
+        from infoif import export
+
+        return export.raw_row_model(self.finished_model(), self.dataset)
+
     def export_model(self) -> bytes:
-        """The model as `.keras` bytes (call between two calls, as every verb)."""
+        """The trained core model (prepared features in) as `.keras` bytes (call between two
+        calls, as every verb); the download is `raw_model()`."""
         import os
         import tempfile
 

@@ -283,6 +283,35 @@ class Service:
         except ServiceError:
             pass
 
+    def export(self, run_id: str, fmt: str = "keras", timeout: float = 120.0) -> dict:
+        """Has the worker holding the run (or any, loading it) write its download: {"path",
+        "epoch", "describe"}. Raises ServiceError, or DataError for a problem with the data."""
+        return self._request(run_id, "export", timeout, format=fmt)
+
+    def predict(self, run_id: str, rows_path: str, filename: str, out: str, timeout: float = 300.0) -> dict:
+        """Predicts the rows in `rows_path` (a file as uploaded) with the run's download model; the
+        table is written to `out` (Parquet). Returns {"score", "epoch", "describe"}."""
+        return self._request(run_id, "predict", timeout, rows=rows_path, filename=filename, out=out)
+
+    def _request(self, run_id: str, op: str, timeout: float, **fields) -> dict:
+        with self._lock:
+            worker = self._where.get(run_id)
+            if worker is None or not worker.alive:
+                worker = self._free_worker(None) or next((w for w in self._workers if w.alive), None)
+                if worker is None:
+                    raise ServiceError("No training worker is running; start the server again.")
+                self._where[run_id] = worker
+        reply = worker.send(op, wait=timeout, run=run_id, **fields)
+        if reply is None:
+            raise ServiceError(f"The worker did not answer within {timeout:g} s; try again.")
+        if not reply.get("ok"):
+            if reply.get("data_error"):
+                from infoif.data import DataError
+
+                raise DataError(reply.get("error"))
+            raise ServiceError(reply.get("error") or "The worker could not do that.")
+        return reply
+
     def touch(self, run_id: str) -> None:
         """Someone is watching this run (an open tab); see `idle_pause`."""
         self._seen[run_id] = time.monotonic()

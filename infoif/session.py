@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from infoif import data as data_lib
 from infoif import datasets
+from infoif.constants import AUTO
 from infoif.control import ACTIVE, BADGES, check_epochs
 from infoif.history import history_csv
 from infoif.probes import ProbeConfig
@@ -34,7 +37,7 @@ from infoif.spec import ModelSpec
 from infoif.store import RunInfo, Store, StoreError
 from infoif.urlstate import Settings, from_query, to_query
 
-__all__ = ["Session", "RunView", "RunStatus", "headline_metric", "STEP_TIMEOUT"]
+__all__ = ["Session", "RunView", "RunStatus", "Prediction", "headline_metric", "STEP_TIMEOUT"]
 
 STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
 CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
@@ -88,11 +91,29 @@ class RunStatus:
         return out
 
 
-class RunView:
-    """A run as the dashboard reads it: its index entry and its history, from the store."""
+@dataclass(frozen=True)
+class Prediction:
+    """New rows and what a run's download model answered for them."""
 
-    def __init__(self, store: Store, info: RunInfo):
-        self.store, self._info = store, info
+    filename: str
+    rows: object  # pandas.DataFrame as read
+    answer: object  # pandas.DataFrame: "prediction" and, for classes, "probability_<class>"
+    score: dict | None  # metrics when the target column was in the rows
+    run: str
+    epoch: int
+    describe: dict
+
+    @property
+    def made_by(self) -> str:
+        return f"run `{self.run}` after {self.epoch} epochs"
+
+
+class RunView:
+    """A run as the dashboard reads it: its index entry and its history, from the store; its
+    downloads come from the training service (the server never loads a model)."""
+
+    def __init__(self, store: Store, info: RunInfo, service=None):
+        self.store, self._info, self.service = store, info, service
 
     @property
     def info(self) -> RunInfo:
@@ -135,12 +156,17 @@ class RunView:
     def has_model(self) -> bool:
         return self.store.model_path(self.id).exists()
 
-    def export_model(self) -> bytes:
-        """The `.keras` model as of the last pause, stop or end (or the last ~30 s of training)."""
-        try:
-            return self.store.model_path(self.id).read_bytes()
-        except FileNotFoundError:
-            raise StoreError("This run has no saved model yet: train it for an epoch first.") from None
+    def export(self, fmt: str = "keras") -> dict:
+        """Has a worker write the download: {"path", "epoch", "describe"} (see infoif.export)."""
+        if self.service is None:
+            raise RuntimeError("Downloads need the training service.")
+        return self.service.export(self.id, fmt)
+
+    def export_model(self, fmt: str = "keras") -> bytes:
+        """The download: a `.keras` model that takes the data's raw columns and answers in the
+        user's terms (or, with fmt="savedmodel", a TensorFlow SavedModel as a zip), at the
+        run's current epoch."""
+        return Path(self.export(fmt)["path"]).read_bytes()
 
     def history_csv(self) -> str:
         return history_csv(self.history, self.spec.num_interfaces)
@@ -176,6 +202,8 @@ class Session:
         self.sweep: dict | None = state.get("sweep")
         self.frame = None
         self.dataset = None
+        self.load_report = None  # infoif.data.LoadReport: how the table was read
+        self._predictor = None  # ((run id, epochs), what its download reads and answers)
         if self.run_id is not None and not store.has_run(self.run_id, self.workspace):
             self.run_id = None
 
@@ -263,15 +291,22 @@ class Session:
     def upload_digest(self) -> str | None:
         return self.data_ref.get("sha256") if self.data_ref else None
 
-    def use_sample(self, name: str, target: str | None = None, task: str = "auto") -> None:
+    @property
+    def roles(self) -> dict:
+        """The Data page's column choices: {"features": [...] or None (all), "kinds": {column:
+        "numeric"/"categorical"}}, as `prepare` takes them (plain JSON)."""
+        options = (self.data_ref or {}).get("prepare_options", {})
+        return {"features": options.get("features"), "kinds": dict(options.get("kinds", {}))}
+
+    def use_sample(self, name: str, target: str | None = None, task: str = AUTO) -> None:
         """Switches to a sample dataset (raises DataError/KeyError, changing nothing)."""
         if name not in datasets.SAMPLES:
             raise KeyError(f"No sample dataset {name!r}; choose one of {list(datasets.SAMPLES)}")
-        frame = datasets.load_sample(name)
-        target = target if target in frame.columns else datasets.SAMPLES[name].target
-        self._use({"kind": "sample", "name": name, "target": str(target), "task": task})
+        loaded = datasets.read_sample(name)
+        target = target if target in loaded.frame.columns else datasets.SAMPLES[name].target
+        self._use({"kind": "sample", "name": name, "target": str(target), "task": task}, loaded)
 
-    def use_upload(self, source, filename: str) -> bool:
+    def use_upload(self, source, filename: str, encoding: str | None = None) -> bool:
         """Switches to an uploaded file; False if it is the same file as now.
 
         Raises `DataError` with the message for the user; nothing changes then. The file is
@@ -279,46 +314,74 @@ class Session:
         """
         raw = bytes(source if isinstance(source, (bytes, bytearray)) else source.getvalue())
         digest = hashlib.sha256(raw).hexdigest()
-        if self.data_ref is not None and self.data_ref.get("sha256") == digest:
+        if self.data_ref is not None and self.data_ref.get("sha256") == digest and encoding is None:
             return False
-        frame = data_lib.load_table(raw, filename=filename)
-        ref = {"kind": "upload", "sha256": digest, "filename": filename, "target": str(frame.columns[-1]),
-               "task": "auto"}
-        self._use(ref, frame=frame, raw=raw)
+        loaded = data_lib.read_table(raw, filename=filename, encoding=encoding)
+        ref = {"kind": "upload", "sha256": digest, "filename": filename, "target": str(loaded.frame.columns[-1]),
+               "task": AUTO, "load_options": dict(loaded.report.options)}
+        self._use(ref, loaded, raw=raw)
         return True
 
-    def set_target(self, target: str, task: str = "auto") -> None:
+    def set_encoding(self, encoding: str | None) -> None:
+        """Reads the current upload again in `encoding` (None: detect it); transactional.
+
+        Column names may change with the encoding, so the column roles start afresh.
+        """
+        if self.data_source != "upload":
+            raise ValueError("Only an uploaded file can be read in another encoding; upload one first.")
+        raw = self.store.upload_bytes(self.data_ref["sha256"])
+        loaded = data_lib.read_table(raw, filename=self.data_ref["filename"], encoding=encoding)
+        columns = [str(c) for c in loaded.frame.columns]
+        target = self.settings.target if self.settings.target in columns else columns[-1]
+        ref = {k: v for k, v in self.data_ref.items() if k != "prepare_options"}
+        self._use({**ref, "target": target, "load_options": dict(loaded.report.options)}, loaded, new_run=True)
+
+    def set_roles(self, features: list[str] | None = None, kinds: dict[str, str] | None = None) -> bool:
+        """Chooses the feature columns (None: all) and their kinds ("numeric"/"categorical");
+        re-prepares the table (transactional). False when nothing changed."""
+        roles = {"features": None if features is None else [str(f) for f in features],
+                 "kinds": {str(k): v for k, v in (kinds or {}).items()}}
+        if roles == self.roles:
+            return False
+        options = {k: v for k, v in roles.items() if v is not None and v != {}}  # [] means none: refused
+        ref = {k: v for k, v in self.data_ref.items() if k != "prepare_options"}
+        self._use({**ref, **({"prepare_options": options} if options else {})}, self._loaded(), new_run=True)
+        return True
+
+    def set_target(self, target: str, task: str = AUTO) -> None:
         """Re-prepares the current table for another target or task (transactional)."""
         if self.data_ref is None:
             raise ValueError("No data yet: choose a sample or upload a file first.")
-        self._use({**self.data_ref, "target": str(target), "task": task}, frame=self.frame)
+        self._use({**self.data_ref, "target": str(target), "task": task}, self._loaded())
+
+    def _loaded(self):
+        return data_lib.Loaded(self.frame, self.load_report)
 
     def _ref(self, ref: dict) -> dict:
         return {**ref, "seed": int(self.settings.seed)}
 
     def _use_ref(self, ref: dict) -> None:
-        self.frame, self.dataset = self.store.dataset(self._ref(ref))
+        opened = self.store.dataset(self._ref(ref))
+        self.frame, self.dataset, self.load_report = opened.frame, opened.dataset, opened.report
         self.data_ref = ref
 
-    def _use(self, ref: dict, frame=None, raw: bytes | None = None) -> None:
+    def _use(self, ref: dict, loaded, raw: bytes | None = None, new_run: bool = False) -> None:
+        """Prepares `loaded` (the table `ref` names) as `ref` says, then commits it: nothing
+        changes unless everything worked."""
         full = self._ref(ref)
-        if frame is None:
-            frame, dataset = self.store.dataset(full)
-        else:
-            name = ref.get("filename") or ref.get("name")
-            dataset = data_lib.prepare(frame, ref["target"], task=None if ref["task"] == "auto" else ref["task"],
-                                       seed=full["seed"])
-            if dataset.name != name:
-                dataset = dataclasses.replace(dataset, name=name)
+        name = ref.get("filename") or ref.get("name")
+        task = ref.get("task", AUTO)
+        dataset = data_lib.prepare(loaded, ref["target"], task=None if task == AUTO else task, seed=full["seed"],
+                                   name=name, **ref.get("prepare_options", {}))
         # Everything validated: commit.
         if raw is not None:
             self.store.put_upload(self.workspace, raw, ref["filename"])
-        changed = self.data_ref is None or any(self.data_ref.get(k) != ref.get(k)
-                                               for k in ("kind", "name", "sha256", "target", "task"))
-        self.frame, self.dataset, self.data_ref = frame, dataset, ref
+        changed = new_run or self.data_ref is None or any(
+            self.data_ref.get(k) != ref.get(k) for k in ("kind", "name", "sha256", "target", "task"))
+        self.frame, self.dataset, self.data_ref, self.load_report = loaded.frame, dataset, ref, loaded.report
         self.settings = dataclasses.replace(
             self.settings, data=ref["name"] if ref["kind"] == "sample" else None, target=ref["target"],
-            task=ref["task"])
+            task=task)
         if changed:
             self._retire_current_run()
         self.save()
@@ -371,7 +434,7 @@ class Session:
         if self.run_id is None:
             return None
         try:
-            return RunView(self.store, self.store.run_info(self.run_id))
+            return RunView(self.store, self.store.run_info(self.run_id), self.service)
         except KeyError:
             self.run_id = None
             return None
@@ -474,7 +537,7 @@ class Session:
         """A run of this workspace (KeyError for any other id)."""
         if not self.store.has_run(run_id, self.workspace):
             raise KeyError(f"No run {run_id!r} in this workspace.")
-        return RunView(self.store, self.store.run_info(run_id))
+        return RunView(self.store, self.store.run_info(run_id), self.service)
 
     def _delete(self, run_id: str) -> None:
         if self.service is not None:
@@ -502,6 +565,43 @@ class Session:
 
     def disk_bytes(self) -> int:
         return self.store.disk_bytes(self.workspace)
+
+    # ------------------------------------------------------------ predictions
+
+    def predictor(self) -> dict | None:
+        """What the current run's download reads and answers ({"run", "epoch", "describe"}), or
+        None before it has trained."""
+        run = self.current_run()
+        if run is None or not run.info.epochs:
+            return None
+        key = (run.id, run.info.epochs)
+        if self._predictor is None or self._predictor[0] != key:
+            reply = run.export("keras")
+            self._predictor = (key, {"run": run.name, "epoch": reply["epoch"], "describe": reply["describe"]})
+        return self._predictor[1]
+
+    def predict(self, source, filename: str) -> "Prediction":
+        """New rows (a file's bytes, as uploaded) through the current run's download model, in a
+        worker. Raises `DataError` with the message for the user (a missing column, a bad file)."""
+        import pandas as pd
+
+        run = self.current_run()
+        if run is None or not run.info.epochs:
+            raise ValueError("No trained model yet: train one first.")
+        raw = bytes(source if isinstance(source, (bytes, bytearray)) else source.getvalue())
+        rows = data_lib.load_table(raw, filename=filename)  # refused here, with its message, if unreadable
+        token = secrets.token_hex(6)
+        folder = self.store.run_dir(run.id)
+        rows_path, out = folder / f".predict-{token}.rows", folder / f".predict-{token}.parquet"
+        rows_path.write_bytes(raw)
+        try:
+            reply = self._service().predict(run.id, str(rows_path), filename, str(out))
+            answer = pd.read_parquet(out)
+        finally:
+            rows_path.unlink(missing_ok=True)
+            out.unlink(missing_ok=True)
+        answer.index = rows.index
+        return Prediction(filename, rows, answer, reply["score"], run.name, reply["epoch"], reply["describe"])
 
     # ------------------------------------------------------------ sweeps
 

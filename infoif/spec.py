@@ -7,28 +7,17 @@ settings (the URL, the Data page) start without importing TensorFlow.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from dataclasses import dataclass
+
+from infoif.constants import MAX_INTERFACES, MAX_LEARNING_RATE, TASKS
+from infoif.validate import check as _check
+from infoif.validate import is_int as _is_int
+from infoif.validate import is_real as _is_real
 
 __all__ = ["ModelSpec", "TASKS", "MERGES", "ACTIVATIONS", "MAX_INTERFACES", "head_units", "parameter_counts"]
 
-TASKS = ("binary", "multiclass", "regression")
 MERGES = ("concat", "mean")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "gelu", "elu", "softplus")
-MAX_INTERFACES = 256  # far above the dashboard's slider (64); guards typos like 6400
-
-
-def _check(condition: bool, message: str):
-    if not condition:
-        raise ValueError(message)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -89,8 +78,8 @@ class ModelSpec:
             f"`hidden` must be a positive integer or None. Received: hidden={self.hidden!r}",
         )
         _check(
-            _is_real(self.learning_rate) and 0.0 < self.learning_rate <= 10.0,
-            "`learning_rate` must be a number in (0, 10]. "
+            _is_real(self.learning_rate) and 0.0 < self.learning_rate <= MAX_LEARNING_RATE,
+            f"`learning_rate` must be a number in (0, {MAX_LEARNING_RATE:g}]. "
             f"Received: learning_rate={self.learning_rate!r}",
         )
 

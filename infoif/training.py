@@ -248,8 +248,11 @@ class Trainer:
     # ------------------------------------------------------------ export
 
     def export_model(self) -> bytes:
-        """The model as `.keras` bytes, taken between two calls (consistent while training)."""
-        return self._call(lambda r: r.export_model())
+        """The model as `.keras` bytes, taken between two calls (consistent while training): it
+        reads the dataset's raw columns and answers in its terms (`infoif.export`)."""
+        from infoif import export
+
+        return self._call(lambda r: export.export_keras(r.finished_model(), r.dataset))
 
     def history_csv(self) -> str:
         """One row per epoch: metrics, and per-interface probe summaries where measured."""

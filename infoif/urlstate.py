@@ -10,11 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from infoif.constants import (
+    AUTO,
+    MAX_BATCH_SIZE,
+    MAX_LEARNING_RATE,
+    MAX_SEED,
+    SLIDER_MAX_INTERFACES,
+    TASK_CHOICES,
+)
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 
-__all__ = ["Settings", "to_query", "from_query", "FIELDS"]
-
-TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
+__all__ = ["Settings", "to_query", "from_query", "FIELDS", "TASK_CHOICES"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,7 @@ class Settings:
 
     data: str | None = None  # a sample dataset's name (uploads cannot travel in a link)
     target: str | None = None
-    task: str = "auto"
+    task: str = AUTO
     spec: ModelSpec = field(default_factory=ModelSpec)
     batch_size: int = 32
     epochs: int = 300  # the epoch budget of the Train page (0 = until stopped)
@@ -77,17 +83,17 @@ FIELDS = {
     "data": ("data", str),
     "target": ("target", str),
     "task": ("task", _choice(TASK_CHOICES)),
-    "n": ("spec.num_interfaces", _int(1, 64)),
+    "n": ("spec.num_interfaces", _int(1, SLIDER_MAX_INTERFACES)),
     "units": ("spec.units", _optional_int(1, 256)),
     "act": ("spec.activation", _choice(ACTIVATIONS)),
     "leak": ("spec.leak", _float(0.0, 1.0)),
     "penalty": ("spec.penalty", _float(0.0, 100.0)),
     "merge": ("spec.merge", _choice(MERGES)),
     "hidden": ("spec.hidden", _optional_int(1, 512)),
-    "lr": ("spec.learning_rate", _float(1e-6, 10.0)),
-    "bs": ("batch_size", _int(1, 65536)),
+    "lr": ("spec.learning_rate", _float(1e-6, MAX_LEARNING_RATE)),
+    "bs": ("batch_size", _int(1, MAX_BATCH_SIZE)),
     "epochs": ("epochs", _int(0, 1_000_000)),
-    "seed": ("seed", _int(0, 2**31 - 1)),
+    "seed": ("seed", _int(0, MAX_SEED)),
 }
 
 

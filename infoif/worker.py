@@ -69,6 +69,7 @@ class Worker:
         self.label = f"{name} (pid {os.getpid()})"
         self.out = out
         self.runners: OrderedDict = OrderedDict()  # run id -> Runner, least recently used first
+        self._raw: dict = {}  # run id -> ((run id, epoch), its download model)
         self._turn = 0
         self._reported: dict[str, tuple] = {}
         # Loading a run (data, model, tracing: seconds) happens in a thread of its own, so the
@@ -92,7 +93,7 @@ class Worker:
     def handle(self, request: dict) -> None:
         op = request.get("op")
         run_id = request.get("run")
-        if op in ("verb", "unload") and run_id is not None and run_id not in self.runners:
+        if op in ("verb", "unload", "export", "predict") and run_id is not None and run_id not in self.runners:
             if op == "unload" and run_id not in self.loading:
                 self.send({"reply": request.get("id"), "ok": True})
                 return
@@ -102,6 +103,8 @@ class Worker:
             self.loading[run_id].append(request)
             return
         reply = {"reply": request.get("id")}
+        from infoif.data import DataError
+
         try:
             if op == "verb":
                 runner = self.runners[run_id]
@@ -112,6 +115,10 @@ class Worker:
             elif op == "unload":
                 self.unload(request["run"])
                 reply.update(ok=True)
+            elif op == "export":
+                reply.update(ok=True, **self.export(run_id, request.get("format", "keras")))
+            elif op == "predict":
+                reply.update(ok=True, **self.predict(run_id, request["rows"], request["filename"], request["out"]))
             elif op == "prewarm":
                 self._to_load.put(("prewarm", request["settings"]))
                 reply.update(ok=True)
@@ -119,9 +126,53 @@ class Worker:
                 reply.update(ok=True, resident=list(self.runners))
             else:
                 reply.update(ok=False, error=f"Unknown request. Received: op={op!r}")
+        except DataError as exc:  # the user's rows: their message, as it is
+            reply.update(ok=False, error=str(exc), data_error=True)
         except Exception as exc:  # noqa: BLE001 - the caller shows the message
             reply.update(ok=False, error=_message(exc))
         self.send(reply)
+
+    # ------------------------------------------------------------ exports and predictions
+
+    def _raw_model(self, run_id: str):
+        """The run's download model at its current epoch (made once per epoch)."""
+        runner = self.runners[run_id]
+        key = (run_id, runner.epoch)
+        if self._raw.get(run_id, (None,))[0] != key:
+            if not runner.epoch:
+                raise ValueError("This run has not trained yet: train it for an epoch first.")
+            self._raw[run_id] = (key, runner.raw_model())
+        return self._raw[run_id][1]
+
+    def export(self, run_id: str, fmt: str) -> dict:
+        """Writes the run's download (`.keras`, or a SavedModel `.zip`) into its folder."""
+        from infoif import export
+        from infoif.store.files import write_atomic
+
+        model = self._raw_model(run_id)
+        if fmt == "keras":
+            data, name = export.keras_bytes(model), "export.keras"
+        elif fmt == "savedmodel":
+            data, name = export.saved_model_zip(model), "export-savedmodel.zip"
+        else:
+            raise ValueError(f"Unknown export format. Received: format={fmt!r}")
+        path = self.store.run_dir(run_id) / name
+        write_atomic(path, data)
+        return {"path": str(path), "epoch": self.runners[run_id].epoch, "describe": export.describe(model)}
+
+    def predict(self, run_id: str, rows_path: str, filename: str, out: str) -> dict:
+        """Predicts new rows (a file as uploaded) with the run's download model; the table goes to
+        `out` as Parquet, the scores (when the target is in the rows) in the reply."""
+        from infoif import export
+        from infoif.data import load_table
+
+        model = self._raw_model(run_id)
+        with open(rows_path, "rb") as f:
+            rows = load_table(f.read(), filename)
+        answer = export.predict(model, rows)
+        answer.to_parquet(out)
+        return {"score": export.score(model, rows, answer), "epoch": self.runners[run_id].epoch,
+                "describe": export.describe(model)}
 
     def stop_loader(self, timeout: float = 60.0) -> None:
         """Lets the loader finish what it is doing, and stop."""
@@ -181,7 +232,8 @@ class Worker:
         from infoif.runner import Runner
         from infoif.spec import ModelSpec
 
-        frame, dataset = self.store.dataset(settings["dataset"])
+        opened = self.store.dataset(settings["dataset"])
+        frame, dataset = opened.frame, opened.dataset
         return Runner(ModelSpec.from_dict(settings["spec"]), dataset, seed=settings["seed"],
                       batch_size=min(settings["batch_size"], len(dataset.x_train)),
                       probe_config=ProbeConfig(**settings["probe_config"]), frame=frame, **kwargs)
@@ -238,6 +290,7 @@ class Worker:
         return runner
 
     def unload(self, run_id: str) -> None:
+        self._raw.pop(run_id, None)
         runner = self.runners.pop(run_id, None)
         if runner is not None:
             runner.settle()

@@ -1,12 +1,13 @@
-"""Data: pick a sample or upload a file; preview, column types, target, preparation report."""
+"""Data: pick a sample or upload a file; preview, the feature columns and their roles, target,
+encoding, preparation report."""
 
 import os
 
-import pandas as pd
 import streamlit as st
 
 from infoif import datasets
-from infoif.data import MAX_UPLOAD_MB, DataError
+from infoif.constants import TASK_CHOICES
+from infoif.data import ENCODINGS, ROLE_KINDS, UPLOAD_TYPES, DataError, describe_limits, roles_from_table, roles_table
 from pages import _ui
 
 s = _ui.page_session()
@@ -32,18 +33,39 @@ def _apply(action, what: str):
 
 def _choose_sample():
     _apply(lambda: s.use_sample(st.session_state["data_sample"]), "")
+    st.session_state.pop("data_encoding", None)  # the encoding box starts afresh with new data
 
 
 def _upload():
     file = st.session_state.get("data_upload")
     if file is not None:
         _apply(lambda: s.use_upload(file, file.name), f"Could not use {file.name}")
+        st.session_state.pop("data_encoding", None)
         if s.data_source == "upload":
             st.session_state["data_sample"] = None  # the sample box shows that the upload is in use
 
 
 def _retarget():
     _apply(lambda: s.set_target(st.session_state["data_target"], st.session_state["data_task"]), "")
+
+
+def _encoding():
+    _apply(lambda: s.set_encoding(st.session_state["data_encoding"]), "Could not read the file in that encoding")
+
+
+def _roles_key() -> str:
+    return f"data_roles_{st.session_state.setdefault('data_roles_version', 0)}"
+
+
+def _roles():
+    """Applies the editor's changes to the table it was drawn from; the editor starts afresh."""
+    edits = st.session_state.get(_roles_key(), {}).get("edited_rows", {})
+    table = roles_table(s.frame, s.dataset, s.roles)
+    for row, changes in edits.items():
+        for column, value in changes.items():
+            table.loc[int(row), column] = value
+    _apply(lambda: s.set_roles(**roles_from_table(table)), "Could not use those columns")
+    st.session_state["data_roles_version"] += 1
 
 
 left, right = st.columns(2)
@@ -59,10 +81,21 @@ with left:
         st.caption(datasets.SAMPLES[current].description)
 with right:
     st.file_uploader(
-        "Or upload your own table", type=["csv", "tsv", "txt", "parquet", "json"], key="data_upload",
-        on_change=_upload,
-        help=f"CSV/TSV (any delimiter, UTF-8/UTF-16/Latin-1), Parquet or JSON; up to {MAX_UPLOAD_MB} MB.",
+        "Or upload your own table", type=UPLOAD_TYPES, key="data_upload", on_change=_upload,
+        help=describe_limits() + " Separators, encodings and quoted names are detected.",
     )
+    report = s.load_report
+    if s.data_source == "upload" and report is not None and (not report.unicode or report.options.get("encoding")):
+        codes = [None, *ENCODINGS]
+        chosen = report.options.get("encoding")
+        st.selectbox(
+            "Encoding of the file", codes, index=codes.index(chosen) if chosen in codes else 0,
+            format_func=lambda c: "Detect it" if c is None else ENCODINGS[c], key="data_encoding",
+            on_change=_encoding,
+            help=f"The file is not UTF-8; it was read as **{ENCODINGS.get(report.encoding, report.encoding)}**. "
+                 "If letters look wrong, "
+                 "choose the encoding it was saved in.",
+        )
 
 error = st.session_state.get("data_error")
 if error:
@@ -78,7 +111,7 @@ target_col, task_col = st.columns(2)
 columns = list(map(str, frame.columns))
 target_col.selectbox("Target column", columns, index=columns.index(str(s.settings.target)),
                      key="data_target", on_change=_retarget)
-tasks = ["auto", "binary", "multiclass", "regression"]
+tasks = list(TASK_CHOICES)
 task_col.selectbox("Task", tasks, index=tasks.index(s.settings.task), key="data_task", on_change=_retarget,
                    help=f"Inferred from the target: **{d.task}**.")
 st.markdown(f"Task: **{d.task}**" + (f" · classes: {', '.join(map(str, d.class_names))}" if d.class_names else ""))
@@ -90,13 +123,17 @@ preview, types = st.tabs(["Preview", "Columns"])
 with preview:
     st.dataframe(frame.head(200), height=280)
 with types:
-    info = pd.DataFrame({
-        "column": columns,
-        "type": [str(t) for t in frame.dtypes],
-        "missing": frame.isna().sum().to_numpy(),
-        "distinct": frame.nunique().to_numpy(),
-    })
-    st.dataframe(info, hide_index=True)
+    st.caption("Choose which columns the model uses, and whether a column is a number or categories "
+               "(codes such as zip codes are categories). **prepared as** shows what preparation made of it.")
+    st.data_editor(
+        roles_table(frame, d, s.roles), key=_roles_key(), on_change=_roles, hide_index=True,
+        disabled=["column", "prepared as", "type", "missing", "distinct"],
+        column_config={
+            "use": st.column_config.CheckboxColumn("use", help="Use this column as a feature"),
+            "as": st.column_config.SelectboxColumn("as", options=list(ROLE_KINDS), required=True,
+                                                   help="auto: as detected; numeric; categorical (one-hot)"),
+        },
+    )
 
 from infoif.plane import is_planar  # noqa: E402
 

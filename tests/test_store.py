@@ -32,7 +32,8 @@ def train_into(store, workspace, epochs, spec=SPEC, ref=CIRCLE, config=None):
     """Trains a run in this process with the store's writer; returns (run id, trainer)."""
     from infoif.training import Trainer
 
-    frame, dataset = store.dataset(ref)
+    opened = store.dataset(ref)
+    frame, dataset = opened.frame, opened.dataset
     info = store.create_run(workspace, spec, ref, dataset.name, probe_config=config)
     t = Trainer(spec, dataset, frame=frame, sink=store.writer(info.id), probe_config=config)
     t.start(epochs=epochs)
@@ -226,9 +227,9 @@ def test_same_reference_same_arrays_in_every_process(store, tmp_path):
     rows = "\n".join(f"{i},{(i * 7) % 11},{'a' if i % 3 else 'b'},{i % 2}" for i in range(200))
     sha = store.put_upload(ws, ("p,q,kind,label\n" + rows + "\n").encode(), "mine.csv")
     ref = {"kind": "upload", "sha256": sha, "filename": "mine.csv", "target": "label", "task": "auto", "seed": 3}
-    _, here = store.dataset(ref)
+    here = store.dataset(ref).dataset
     code = ("import sys, numpy as np\nfrom infoif.store import Store\n"
-            f"_, d = Store({str(store.home)!r}).dataset({ref!r})\n"
+            f"d = Store({str(store.home)!r}).dataset({ref!r}).dataset\n"
             "np.save(sys.argv[1], np.concatenate([d.x_train.ravel(), d.y_train.ravel(), d.x_val.ravel()]))")
     out = tmp_path / "there.npy"
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=ROOT, timeout=120)

@@ -26,7 +26,7 @@ from infoif.store.reader import RunReader
 from infoif.store.records import load_checkpoint
 from infoif.store.writer import RunWriter, WriterThread
 
-__all__ = ["Store", "RunInfo", "STALE_SECONDS", "fresh_run_key"]
+__all__ = ["Store", "RunInfo", "Opened", "STALE_SECONDS", "fresh_run_key"]
 
 STALE_SECONDS = 15.0  # an active run whose writer has been silent this long was interrupted
 
@@ -36,6 +36,15 @@ def fresh_run_key(spec: dict, dataset: dict, seed: int, batch_size: int, probe_c
     same, so a worker can build (and trace) one before it is asked for (see infoif.service)."""
     return dumps({"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
                   "probe_config": probe_config}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A dataset reference opened: the raw table, the prepared dataset, and how it was read."""
+
+    frame: object  # pandas.DataFrame
+    dataset: object  # infoif.data.Dataset
+    report: object  # infoif.data.LoadReport
 
 
 @dataclass(frozen=True)
@@ -258,15 +267,17 @@ class Store:
 
     # ------------------------------------------------------------ datasets
 
-    def dataset(self, ref: dict):
-        """(raw frame, prepared dataset) for a dataset reference, as the run's data was prepared.
+    def dataset(self, ref: dict) -> "Opened":
+        """The data of a reference, read and prepared as the run's data was: an `Opened` with
+        the raw frame, the prepared dataset and the load report.
 
-        A reference is a dict: {"kind": "sample", "name": ...} or {"kind": "upload",
-        "sha256": ..., "filename": ...}, with "target", "task" ("auto" or a task) and "seed".
-        Preparation is deterministic, so every process gets the same arrays. The last few
-        are cached in this process.
+        A reference is a dict: {"kind": "sample", "name": ...} or {"kind": "upload", "sha256":
+        ..., "filename": ...}, with "target", "task" ("auto" or a task), "seed", and optional
+        "load_options" ({"encoding", "delimiter"}) and "prepare_options" ({"features",
+        "kinds"}): plain JSON. Reading and preparing are deterministic, so every process gets
+        the same arrays. The last few are cached in this process.
         """
-        key = dumps(ref)
+        key = dumps(ref, sort_keys=True)
         with self._datasets_lock:
             if key in self._datasets:
                 self._datasets.move_to_end(key)
@@ -278,26 +289,25 @@ class Store:
                 self._datasets.popitem(last=False)
         return got
 
-    def _open_dataset(self, ref: dict):
+    def _open_dataset(self, ref: dict) -> "Opened":
         from infoif import data as data_lib
         from infoif import datasets
+        from infoif.constants import AUTO
 
         kind = ref.get("kind")
         if kind == "sample":
-            frame = datasets.load_sample(ref["name"])
+            loaded = datasets.read_sample(ref["name"])
             name = ref["name"]
         elif kind == "upload":
-            frame = data_lib.load_table(self.upload_bytes(ref["sha256"]), filename=ref["filename"],
-                                        **ref.get("load_options", {}))
+            loaded = data_lib.read_table(self.upload_bytes(ref["sha256"]), filename=ref["filename"],
+                                         **ref.get("load_options", {}))
             name = ref["filename"]
         else:
             raise StoreError(f"Unknown dataset reference. Received: kind={kind!r}")
-        task = ref.get("task", "auto")
-        dataset = data_lib.prepare(frame, ref["target"], task=None if task == "auto" else task,
-                                   seed=int(ref.get("seed", 0)), **ref.get("prepare_options", {}))
-        if getattr(dataset, "name", None) != name:
-            dataset = dataclasses.replace(dataset, name=name)
-        return frame, dataset
+        task = ref.get("task", AUTO)
+        dataset = data_lib.prepare(loaded, ref["target"], task=None if task == AUTO else task,
+                                   seed=int(ref.get("seed", 0)), name=name, **ref.get("prepare_options", {}))
+        return Opened(loaded.frame, dataset, loaded.report)
 
     # ------------------------------------------------------------ runs
 

@@ -27,7 +27,7 @@ from infoif import datasets
 os.environ["INFOIF_STRICT"] = "1"  # unexpected errors fail tests instead of becoming messages
 
 APP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "app.py")
-PAGES = ["pages/data.py", "pages/model.py", "pages/train.py", "pages/interfaces.py",
+PAGES = ["pages/data.py", "pages/model.py", "pages/train.py", "pages/predict.py", "pages/interfaces.py",
          "pages/information.py", "pages/compare.py"]
 
 

@@ -1,8 +1,8 @@
 """The main journey in a real headless Chromium: `streamlit run app.py`, driven by Playwright.
 
 Open the app, upload a CSV, move the num_interfaces slider, train, watch the
-Interfaces page update while training runs, stop, download the model, and
-take a screenshot of every page (saved to docs/screenshots/ for the README).
+Interfaces page update while training runs, stop, download the model, predict
+from new rows, and take a screenshot of every page (saved to docs/screenshots/ for the README).
 
 Uses Debian's `chromium` found on PATH (tests/run.sh installs it); never a
 downloaded browser. A missing browser fails this test: it is never skipped.
@@ -171,6 +171,10 @@ def test_main_journey(server, browser, tmp_path):
     wait_idle(page)
     no_errors(page)
     shot(page, "1-data")
+    page.get_by_role("tab", name="Columns").click()
+    page.wait_for_selector("text=prepared as", timeout=30_000)
+    wait_idle(page)
+    shot(page, "1b-columns")
 
     # 3. Model page: move the num_interfaces slider with the keyboard.
     goto_page(page, "Model")
@@ -239,17 +243,26 @@ def test_main_journey(server, browser, tmp_path):
     path = tmp_path / "downloaded.keras"
     download_info.value.save_as(path)
 
+    # 5b. Predict: the uploaded table as new rows, through the model as the download gives it.
+    goto_page(page, "Predict")
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv))
+    page.wait_for_selector("text=Predictions for", timeout=60_000)
+    wait_idle(page)
+    no_errors(page)
+    shot(page, "3b-predict")
+
     goto_page(page, "Compare runs")
     page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
     no_errors(page)
     shot(page, "6-compare")
     assert not console_errors, console_errors
 
-    # 6. The downloaded model loads anywhere with `import infoif`.
-    code = ("import infoif, keras, numpy as np\n"
+    # 6. The downloaded model loads anywhere with `import infoif` and reads raw rows.
+    code = ("import infoif, keras, pandas\n"
             f"m = keras.models.load_model({str(path)!r})\n"
-            "assert m.get_layer('interfaces').num_interfaces >= 5\n"
-            "print(m.predict(np.zeros((1, 2), 'float32'), verbose=0).shape)\n")
+            "assert m.get_layer('infoif').get_layer('interfaces').num_interfaces >= 5\n"
+            "answer = infoif.predict(m, pandas.DataFrame({'x one': [0.0], 'x two': [3.0]}))\n"
+            "assert list(answer.columns) == ['prediction', 'probability_inside', 'probability_outside']\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert out.returncode == 0, out.stderr[-2000:]
@@ -268,7 +281,7 @@ def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser, tmp_
             "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('11 interfaces')",
             timeout=30_000)
         nav = sidebar.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
-        assert [t.split()[-1] for t in nav] == ["Data", "Model", "Train", "Interfaces", "plane", "runs"], nav
+        assert [t.split()[-1] for t in nav] == ["Data", "Model", "Train", "Predict", "Interfaces", "plane", "runs"], nav
         assert "relu" in sidebar.inner_text()
         assert page.locator(".st-key-model_n input[type='range']").input_value() == "11"
         no_errors(page)

@@ -1,0 +1,40 @@
+"""Names shared across InfoIF: task names and the limits of the model and training settings.
+
+One home for each: `spec.py`, `urlstate.py`, `models.py`, the data package and
+the app read them from here, so that a task name or a limit is written once.
+Nothing here imports anything heavy.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "TASKS",
+    "CLASSIFICATION_TASKS",
+    "AUTO",
+    "TASK_CHOICES",
+    "MAX_INTERFACES",
+    "SLIDER_MAX_INTERFACES",
+    "MAX_BATCH_SIZE",
+    "MAX_LEARNING_RATE",
+    "MAX_SEED",
+    "PREDICTION",
+]
+
+# --- Tasks -----------------------------------------------------------------------------
+
+TASKS = ("binary", "multiclass", "regression")
+CLASSIFICATION_TASKS = ("binary", "multiclass")
+AUTO = "auto"  # "infer the task from the target", where a person chooses
+TASK_CHOICES = (AUTO, *TASKS)
+
+# --- Model and training settings --------------------------------------------------------
+
+MAX_INTERFACES = 256  # ModelSpec's limit: far above the dashboard's slider; guards typos like 6400
+SLIDER_MAX_INTERFACES = 64  # the dashboard's num_interfaces slider, and what a link may ask for
+MAX_BATCH_SIZE = 65_536
+MAX_LEARNING_RATE = 10.0  # learning rates are in (0, MAX_LEARNING_RATE]
+MAX_SEED = 2**31 - 1
+
+# --- Predictions ---------------------------------------------------------------------------
+
+PREDICTION = "prediction"  # the column of `infoif.predict`'s answer (label as in the file, or the value)
