@@ -20,9 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from infoif.control import MAX_BATCH_SIZE
-from infoif.spec import ACTIVATIONS, MAX_INTERFACES, MERGES, ModelSpec
-from infoif.urlstate import TASK_CHOICES
+from infoif.constants import AUTO, MAX_BATCH_SIZE, MAX_INTERFACES, MAX_LEARNING_RATE, MAX_SEED, TASK_CHOICES
+from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["main", "build_parser"]
 
@@ -79,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train one run into the store, in this process.")
     train.add_argument("--data", required=True, help="a table (CSV, TSV, Parquet, JSON) or a sample's name")
     train.add_argument("--target", help="the column to predict (default: the sample's, or the last column)")
-    train.add_argument("--task", choices=TASK_CHOICES, default="auto")
+    train.add_argument("--task", choices=TASK_CHOICES, default=AUTO)
     train.add_argument("--workspace", help="the workspace to put the run in (default: the command line's own)")
     defaults = ModelSpec()
     model = train.add_argument_group("model")
@@ -91,11 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--penalty", type=_float_range(0, 1e6), default=defaults.penalty)
     model.add_argument("--merge", choices=MERGES, default=defaults.merge)
     model.add_argument("--hidden", type=_optional(_int_range(1, 4096)), default=defaults.hidden)
-    model.add_argument("--lr", type=_float_range(0, 10, lo_open=True), default=defaults.learning_rate)
+    model.add_argument("--lr", type=_float_range(0, MAX_LEARNING_RATE, lo_open=True), default=defaults.learning_rate)
     fit = train.add_argument_group("training")
     fit.add_argument("--epochs", type=_int_range(1), default=100)
     fit.add_argument("--batch-size", type=_int_range(1, MAX_BATCH_SIZE), default=32)
-    fit.add_argument("--seed", type=_int_range(0, 2**31 - 1), default=0)
+    fit.add_argument("--seed", type=_int_range(0, MAX_SEED), default=0)
     train.add_argument("--quiet", action="store_true", help="print only the result")
     return parser
 

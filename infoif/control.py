@@ -17,12 +17,12 @@ compiled calls, so that "paused" means no further epoch is recorded and
 
 from __future__ import annotations
 
-import math
-import numbers
+from infoif.constants import MAX_BATCH_SIZE, MAX_LEARNING_RATE
+from infoif.validate import int_in, positive_int, real_in
 
 __all__ = [
     "STATUSES", "ACTIVE", "RESUMABLE", "Control", "check_epochs", "check_learning_rate",
-    "check_batch_size", "BADGES", "MAX_BATCH_SIZE",
+    "check_batch_size", "BADGES",
 ]
 
 STATUSES = ("idle", "queued", "running", "paused", "stopped", "finished", "failed", "interrupted")
@@ -41,26 +41,19 @@ BADGES = {
     "interrupted": ("orange", "interrupted"),
 }
 
-MAX_BATCH_SIZE = 65536
 
 
 def check_epochs(epochs):
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1):
-        raise ValueError(f"`epochs` must be a positive integer or None. Received: epochs={epochs!r}")
-    return None if epochs is None else int(epochs)
+    """An epoch budget: a positive integer, or None for "until stopped"."""
+    return positive_int("epochs", epochs, allow_none=True)
 
 
 def check_learning_rate(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or not 0 < lr <= 10:
-        raise ValueError(f"`lr` must be a number in (0, 10]. Received: lr={lr!r}")
-    return float(lr)
+    return real_in("lr", lr, 0.0, MAX_LEARNING_RATE, open_low=True)
 
 
 def check_batch_size(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_BATCH_SIZE:
-        raise ValueError(f"`batch_size` must be an integer from 1 to {MAX_BATCH_SIZE}. Received: batch_size={n!r}")
-    return int(n)
-
+    return int_in("batch_size", n, 1, MAX_BATCH_SIZE)
 
 
 class Control:

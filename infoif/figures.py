@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from infoif.constants import TASKS
+
 __all__ = [
     "BAND_PERCENTILES",
     "interface_colors",
@@ -1014,8 +1016,6 @@ def clustering_figure(view, labels, epoch: int, *, variance=None, class_names: S
 # ---------------------------------------------------------------- 9. input plane
 
 
-_TASKS = ("binary", "multiclass", "regression")
-
 
 def _label_codes(labels, class_names: list[str]) -> np.ndarray:
     """Class index of every label (-1: unknown/missing), matching labels to class names like the data layer."""
@@ -1069,8 +1069,8 @@ def decision_surface_figure(xx, yy, z, points_x, points_y, class_names, task: st
 
     More than 2,500 points are drawn as a fixed random subsample of 2,500 (the subtitle says so).
     """
-    if task not in _TASKS:
-        _fail(f"`task` must be one of {list(_TASKS)}. Received: task={task!r}")
+    if task not in TASKS:
+        _fail(f"`task` must be one of {list(TASKS)}. Received: task={task!r}")
     gx, gy = _grid_axes(xx, yy)
     zz = _numeric(z, "z", 2, f"(len(yy), len(xx)) = ({gy.size}, {gx.size})")
     if zz.shape != (gy.size, gx.size):

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from infoif.constants import SLIDER_MAX_INTERFACES
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 from pages import _ui
 
@@ -40,7 +41,7 @@ def _rebuild():
 
 left, right = st.columns([1, 2])
 with left:
-    st.slider("num_interfaces", 1, 64, key="model_n", on_change=_rebuild,
+    st.slider("num_interfaces", 1, SLIDER_MAX_INTERFACES, key="model_n", on_change=_rebuild,
               help="How many parallel Dense interfaces the input goes through.")
     st.toggle("Units = input width (as in the original layer)", key="model_units_same", on_change=_rebuild)
     st.slider("units per interface", 1, 64, key="model_units", on_change=_rebuild,

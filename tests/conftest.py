@@ -4,7 +4,20 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
+import time
+
 import pytest
+
+
+def wait_for(condition, timeout=120.0, what="the condition"):
+    """Waits until `condition()` is true: a deadline for something that must happen, never a
+    measurement (tests assert behaviour, not speed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -8,15 +8,7 @@ import time
 import pytest
 
 from infoif.service import Service, ServiceError
-
-
-def wait_for(condition, timeout=120.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.conftest import wait_for
 
 
 def epochs(service, run_id):

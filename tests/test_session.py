@@ -1,7 +1,6 @@
 """Session: one tab's view of a workspace (Streamlit-free): reopening, privacy, transactional data
 changes, the verbs, deletion; and the input-plane views."""
 
-import time
 
 import numpy as np
 import pytest
@@ -11,17 +10,11 @@ from infoif.data import DataError
 from infoif.plane import is_planar, plane_view
 from infoif.session import Session
 from infoif.store import Store
+from tests.conftest import wait_for
 
 CSV = b"a,b,y\n" + b"".join(f"{i},{i % 3},{i % 2}\n".encode() for i in range(60))
 
 
-def wait_for(condition, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ re-reading an upload in another encoding, and the prediction model. Transactiona
 the rest of Session: a bad choice raises and changes nothing."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from infoif import datasets

@@ -17,12 +17,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from infoif import datasets
+from tests.conftest import wait_for
 
 os.environ["INFOIF_STRICT"] = "1"  # unexpected errors fail tests instead of becoming messages
 
@@ -62,13 +62,6 @@ def trace_names(fig):
     return [t.get("name") for t in fig["data"]]
 
 
-def wait_for(condition, timeout=120.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def train(at, epochs=6):

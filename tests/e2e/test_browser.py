@@ -138,6 +138,16 @@ def shot(page, name):
     page.set_viewport_size(size)
 
 
+def train_until_stopped(page) -> None:
+    """On the Train page: an epoch budget of 0 (until stopped), then Train in the sidebar."""
+    goto_page(page, "Train")
+    page.locator(".st-key-train_epochs input").fill("0")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.search.includes('epochs=0')", timeout=10_000)
+    wait_idle(page)
+    page.locator(".st-key-sidebar_play button").first.click()
+
+
 def sidebar_epoch(page) -> int:
     text = page.locator("[data-testid='stSidebar']").inner_text()
     match = re.search(r"epoch\s+(\d+)", text)
@@ -193,12 +203,7 @@ def test_main_journey(server, browser, tmp_path):
     shot(page, "2-model")
 
     # 4. Train until stopped (budget 0), started from the sidebar; the Interfaces page updates meanwhile.
-    goto_page(page, "Train")
-    page.locator(".st-key-train_epochs input").fill("0")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => location.search.includes('epochs=0')", timeout=10_000)
-    wait_idle(page)
-    page.locator(".st-key-sidebar_play button").first.click()
+    train_until_stopped(page)
     page.wait_for_function(
         "() => /epoch\\s+\\d+/.test(document.querySelector('[data-testid=\"stSidebar\"]').innerText)",
         timeout=60_000,
@@ -323,12 +328,7 @@ def test_runs_survive_a_reload_and_a_server_crash_and_stay_private(browser, tmp_
         page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv))
         wait_sidebar(page, "kept_points.csv")
         wait_idle(page)
-        goto_page(page, "Train")
-        page.locator(".st-key-train_epochs input").fill("0")
-        page.keyboard.press("Enter")
-        page.wait_for_function("() => location.search.includes('epochs=0')", timeout=10_000)
-        wait_idle(page)
-        page.locator(".st-key-sidebar_play button").first.click()
+        train_until_stopped(page)
         wait_sidebar(page, "training[\\s\\S]*epoch\\s+\\d+")
         link = page.url
         assert "ws=" in link
