@@ -145,6 +145,13 @@ class Engine:
         self._restore = tf.function(restore)
         for fn in (self._train_chunk, self._end_epoch, self._begin, self._restore):
             fn.get_concrete_function()
+        # A compiled function's first call has one-time costs too (~0.1 s here): pay them now, with
+        # calls that change nothing training needs (no steps; an evaluation whose metrics the next
+        # epoch resets; a backup, then a restore of that same state).
+        self._train_chunk(np.zeros((0, 1), np.int32))
+        self._end_epoch()
+        self._begin()
+        self._restore()
         self._variables, self._saved = variables, saved
         self.ready = True
 
@@ -165,14 +172,18 @@ class Engine:
             tf.cond(finite, lambda: tf.constant(0), restore)  # a diverged epoch is rolled back
             return values, finite
 
+        # The metrics' names, from the traced evaluation: the loop below starts with empty
+        # arrays for them, so it can run zero epochs (a warm-up call that changes nothing).
+        train_names, val_names = (list(d) for d in self._end_epoch.get_concrete_function().structured_outputs)
+        names = train_names + [f"val_{k}" for k in val_names]
+
         def run_epochs(all_batches):
             # all_batches is (epochs, steps, batch): the thread crosses into
             # TensorFlow, and back for the GIL, once per call rather than once
             # per epoch. Ends after the first epoch whose loss is not finite.
             k = tf.shape(all_batches)[0]
-            values, finite = one_epoch(all_batches[0])
-            arrays = {name: tf.TensorArray(tf.float32, size=0, dynamic_size=True).write(0, v)
-                      for name, v in values.items()}
+            arrays = {name: tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=())
+                      for name in names}
 
             def more(e, finite, arrays):
                 return (e < k) & finite
@@ -181,11 +192,12 @@ class Engine:
                 values, finite = one_epoch(all_batches[e])
                 return e + 1, finite, {name: a.write(e, values[name]) for name, a in arrays.items()}
 
-            _, finite, arrays = tf.while_loop(more, body, (tf.constant(1), finite, arrays))
+            _, finite, arrays = tf.while_loop(more, body, (tf.constant(0), tf.constant(True), arrays))
             return {name: a.stack() for name, a in arrays.items()}, finite
 
         fn = tf.function(run_epochs, input_signature=[tf.TensorSpec([None, None, None], tf.int32)])
         fn.get_concrete_function()
+        fn(np.zeros((0, 1, 1), np.int32))  # zero epochs: pays the first call's one-time cost, changes nothing
         self._run_epochs = fn
         self._fused.set()
 

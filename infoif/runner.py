@@ -171,7 +171,7 @@ class Runner:
         """Traces every compiled function here and now (both paths and the probe). Not needed:
         `advance()` traces the chunked path first, and the rest in the background."""
         self.engine.prepare(fused=True)
-        self.probe.trace(self.x_probe.shape)
+        self.probe.trace(self.x_probe.shape, warm_with=self.x_probe)
 
     def _trace_rest_soon(self) -> None:
         """After the first epoch: the fused path and the compiled probe, in a thread of their own."""

@@ -249,7 +249,7 @@ class Worker:
                 return
         try:
             runner = self._build(settings)
-            runner.engine.prepare()
+            runner.prepare()  # everything: the chunked and fused paths, the probe, their first calls
         except Exception:  # noqa: BLE001 - a guess that did not work out; the real load says why
             return
         with self._warm_lock:
