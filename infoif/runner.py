@@ -173,6 +173,10 @@ class Runner:
         self.engine.prepare(fused=True)
         self.probe.trace(self.x_probe.shape, warm_with=self.x_probe)
 
+    def trace_rest(self) -> None:
+        """Traces the fused path and the compiled probe in a background thread (once)."""
+        self._trace_rest_soon()
+
     def _trace_rest_soon(self) -> None:
         """After the first epoch: the fused path and the compiled probe, in a thread of their own."""
         if not self.engine.fused_ready:

@@ -92,7 +92,8 @@ class _Worker:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name],
+            [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name,
+             "--delay", str(service.spawn_delay)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env,
         )
         self.ready = threading.Event()
@@ -159,8 +160,9 @@ class Service:
     """The server's training service (see the module docstring)."""
 
     def __init__(self, home=None, workers: int | None = None, slots: int | None = None,
-                 idle_pause: float | None = None):
+                 idle_pause: float | None = None, spawn_delay: float = 0.0):
         self.store = Store(home)
+        self.spawn_delay = float(spawn_delay)  # workers wait this long before importing TensorFlow
         self.n_workers = workers if workers is not None else default_workers()
         self.slots = int(slots if slots is not None else _env_number("INFOIF_SLOTS", 2, 1, 64))
         self.idle_pause = float(idle_pause if idle_pause is not None
@@ -506,13 +508,13 @@ _shared: dict[str, Service] = {}
 _shared_lock = threading.Lock()
 
 
-def shared(home=None) -> Service:
-    """The process's service for a home (started on first use)."""
+def shared(home=None, spawn_delay: float = 0.0) -> Service:
+    """The process's service for a home (started on first use; see `Service` for `spawn_delay`)."""
     from infoif.store import default_home
 
     key = str(Path(home).expanduser().resolve() if home is not None else default_home().resolve())
     with _shared_lock:
         service = _shared.get(key)
         if service is None or service._closed:
-            service = _shared[key] = Service(key).start()
+            service = _shared[key] = Service(key, spawn_delay=spawn_delay).start()
         return service

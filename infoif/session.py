@@ -41,7 +41,7 @@ __all__ = ["Session", "RunView", "RunStatus", "Prediction", "headline_metric", "
 
 STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
 CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
-YOUNG_SECONDS = 8.0  # a run this new is shown more often (its first epochs at once)
+YOUNG_SECONDS = 30.0  # a run this new and still without an epoch is shown more often (its first at once)
 WORKSPACE_PARAM = "ws"
 
 
@@ -65,7 +65,7 @@ class RunStatus:
     starting: bool = False  # sent to a worker, not training yet (loading the model)
     budget_done: int | None = None
     budget: int | None = None
-    young: bool = False  # starting, or started moments ago: worth refreshing the charts more often
+    young: bool = False  # started moments ago and no epoch yet: worth refreshing more often until one shows
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -521,7 +521,8 @@ class Session:
             info.error if info.status in ("failed", "interrupted") else None, where.get("queued"),
             # sent to a worker that has not started it yet (loading the data and the model)
             starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget,
-            young=info.status in ("running", "idle", "queued") and time.time() - info.created < YOUNG_SECONDS)
+            young=info.status in ("running", "idle", "queued") and info.epochs == 0
+            and time.time() - info.created < YOUNG_SECONDS)
 
     def is_training(self) -> bool:
         return self.status().active or self.sweep_running()

@@ -249,13 +249,14 @@ class Worker:
                 return
         try:
             runner = self._build(settings)
-            runner.prepare()  # everything: the chunked and fused paths, the probe, their first calls
+            runner.engine.prepare()  # the chunked path, warmed: enough for a first epoch at once
         except Exception:  # noqa: BLE001 - a guess that did not work out; the real load says why
             return
         with self._warm_lock:
             self.warm[key] = runner
             while len(self.warm) > MAX_WARM:
                 self.warm.popitem(last=False)
+        runner.trace_rest()  # the fused path and the probe, in a thread: a Train click need not wait
 
     def _take_warm(self, settings: dict):
         from infoif.store import fresh_run_key
@@ -367,6 +368,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infoif.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--home", required=True)
     parser.add_argument("--name", default="worker")
+    parser.add_argument("--delay", type=float, default=0.0,
+                        help="seconds to wait before importing TensorFlow (let a starting server draw first)")
     args = parser.parse_args(argv)
 
     # The protocol owns the real standard output; anything else printed goes to standard error.
@@ -375,6 +378,8 @@ def main(argv=None) -> int:
     sys.stdout = sys.stderr
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.delay > 0:
+        time.sleep(args.delay)  # requests wait in the pipe meanwhile
 
     import tensorflow as tf
 

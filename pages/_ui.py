@@ -19,7 +19,8 @@ from infoif.session import Session
 
 SESSION_KEY = "infoif"
 LIVE_SECONDS = 1.0  # charts refresh this often while training runs
-YOUNG_LIVE_SECONDS = 0.25  # and this often while a run is starting, so its first epochs show at once
+YOUNG_LIVE_SECONDS = 0.25  # and this often while a run is starting, so its first epoch shows at once
+SPAWN_DELAY = 1.5  # seconds: the server draws its first page before its workers import TensorFlow
 
 log = logging.getLogger("infoif.app")
 
@@ -39,7 +40,8 @@ def service():
     from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
     from infoif.service import shared
 
-    svc = shared()
+    # The workers import TensorFlow (seconds of both cores) a moment after the first page is drawn.
+    svc = shared(spawn_delay=SPAWN_DELAY)
     gc.freeze()
     return svc
 
