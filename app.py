@@ -13,7 +13,7 @@ st.set_page_config(page_title="InfoIF Lab", page_icon=":material/hub:", layout="
 
 from pages import _ui  # noqa: E402  (after set_page_config)
 
-_ui.service()  # the training service's workers start importing TensorFlow now, in their own processes
+_ui.service()  # the training service's workers start (they import TensorFlow once this page is drawn)
 
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
@@ -44,3 +44,4 @@ with st.sidebar:
 with _ui.frame(), _ui.guard(page.title):
     page.run()
 _ui.sync_url(s)
+_ui.service().go()  # the page is drawn: the workers may import TensorFlow now

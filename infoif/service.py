@@ -44,6 +44,7 @@ __all__ = ["Service", "shared", "ServiceError", "default_workers"]
 
 log = logging.getLogger("infoif.service")
 ROOT = Path(__file__).resolve().parent.parent
+MAX_FAILED_STARTS = 4  # workers dying before they are ready, in a row, before the service gives up
 VERB_TIMEOUT = 10.0  # a pause or stop waits this long for its worker (which may be tracing a model)
 
 
@@ -93,7 +94,7 @@ class _Worker:
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name,
-             "--delay", str(service.spawn_delay)],
+             *(["--hold"] if service.hold else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env,
         )
         self.ready = threading.Event()
@@ -160,9 +161,12 @@ class Service:
     """The server's training service (see the module docstring)."""
 
     def __init__(self, home=None, workers: int | None = None, slots: int | None = None,
-                 idle_pause: float | None = None, spawn_delay: float = 0.0):
+                 idle_pause: float | None = None, hold: bool = False):
         self.store = Store(home)
-        self.spawn_delay = float(spawn_delay)  # workers wait this long before importing TensorFlow
+        # With hold, the workers start but import TensorFlow (seconds of every core) only at `go()`:
+        # a server calls it once its first page is drawn.
+        self.hold = bool(hold)
+        self._gone = not self.hold
         self.n_workers = workers if workers is not None else default_workers()
         self.slots = int(slots if slots is not None else _env_number("INFOIF_SLOTS", 2, 1, 64))
         self.idle_pause = float(idle_pause if idle_pause is not None
@@ -179,6 +183,8 @@ class Service:
         self._names = itertools.count()
         self._started = False
         self._closed = False
+        self._failed_starts = 0
+        self.broken: str | None = None  # why no worker can start, once that is clear
 
     # ------------------------------------------------------------ life
 
@@ -195,6 +201,19 @@ class Service:
         threading.Thread(target=self._housekeeper, name="infoif-service-idle", daemon=True).start()
         atexit.register(self.shutdown)
         return self
+
+    def go(self) -> None:
+        """Lets held workers import TensorFlow (once; requests sent before wait for it)."""
+        with self._lock:
+            if self._gone:
+                return
+            self._gone = True
+            workers = list(self._workers)
+        for worker in workers:
+            try:
+                worker.send("go", wait=None)
+            except ServiceError:
+                pass
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
         """Waits until every worker has imported TensorFlow (tests and benchmarks)."""
@@ -296,6 +315,8 @@ class Service:
         return self._request(run_id, "predict", timeout, rows=rows_path, filename=filename, out=out)
 
     def _request(self, run_id: str, op: str, timeout: float, **fields) -> dict:
+        if self.broken:
+            raise ServiceError(self.broken)
         with self._lock:
             worker = self._where.get(run_id)
             if worker is None or not worker.alive:
@@ -361,6 +382,8 @@ class Service:
     def _start(self, run_id: str, verb: str, kwargs: dict, wait: float | None) -> dict:
         if self._closed:
             raise ServiceError("The training service is shutting down; start the server again.")
+        if self.broken:
+            raise ServiceError(self.broken)
         self.touch(run_id)
         with self._lock:
             holder = self._where.get(run_id)
@@ -449,12 +472,22 @@ class Service:
                 del self._where[rid]
             worker.running.clear()
             closing = self._closed
-            if not closing:
-                self._workers[self._workers.index(worker)] = _Worker(self, f"w{next(self._names)}")
+            # A worker that dies before it is ready will most likely die again (a broken install,
+            # a bad argument): replace it after a growing pause, and give up after a few tries.
+            self._failed_starts = 0 if worker.ready.is_set() else self._failed_starts + 1
+            if self._failed_starts >= MAX_FAILED_STARTS:
+                self.broken = (f"The training workers cannot start (the last exited with code {code}; its "
+                               "messages are in the server's log). Fix the installation, then restart the server.")
+            replace = not closing and self.broken is None
+            delay = 0.0 if worker.ready.is_set() else min(30.0, 0.5 * 2 ** self._failed_starts)
             self._wake.notify_all()
         if closing:
             return
         log.error("Training worker %s (pid %s) exited with code %s", worker.name, worker.pid, code)
+        if replace:
+            timer = threading.Timer(delay, self._replace, args=(worker,))
+            timer.daemon = True
+            timer.start()
         for rid in held:
             try:
                 info = self.store.run_info(rid)
@@ -465,6 +498,19 @@ class Service:
                     rid, "failed",
                     f"The worker process training this run stopped unexpectedly (exit code {code}). "
                     f"The epochs up to its last checkpoint are kept; press Train to continue from there.")
+
+    def _replace(self, worker: _Worker) -> None:
+        with self._lock:
+            if self._closed or worker not in self._workers:
+                return
+            replacement = _Worker(self, f"w{next(self._names)}")
+            self._workers[self._workers.index(worker)] = replacement
+            self._wake.notify_all()
+        if self.hold and self._gone:
+            try:
+                replacement.send("go", wait=None)
+            except ServiceError:
+                pass
 
     def _dispatcher(self):
         """Starts queued runs as slots free up."""
@@ -508,13 +554,13 @@ _shared: dict[str, Service] = {}
 _shared_lock = threading.Lock()
 
 
-def shared(home=None, spawn_delay: float = 0.0) -> Service:
-    """The process's service for a home (started on first use; see `Service` for `spawn_delay`)."""
+def shared(home=None, hold: bool = False) -> Service:
+    """The process's service for a home (started on first use; see `Service` for `hold`)."""
     from infoif.store import default_home
 
     key = str(Path(home).expanduser().resolve() if home is not None else default_home().resolve())
     with _shared_lock:
         service = _shared.get(key)
         if service is None or service._closed:
-            service = _shared[key] = Service(key, spawn_delay=spawn_delay).start()
+            service = _shared[key] = Service(key, hold=hold).start()
         return service

@@ -44,9 +44,12 @@ class _Lines:
         self.fd = fd
         self.buffer = b""
         self.eof = False
+        self.pending: list[bytes] = []  # lines read before, to hand out first
 
     def read(self, timeout: float) -> list[bytes]:
-        lines = []
+        lines, self.pending = self.pending, []
+        if lines:
+            timeout = 0
         ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
         while ready:
             chunk = os.read(self.fd, 1 << 16)
@@ -121,6 +124,8 @@ class Worker:
                 reply.update(ok=True, **self.predict(run_id, request["rows"], request["filename"], request["out"]))
             elif op == "prewarm":
                 self._to_load.put(("prewarm", request["settings"]))
+                reply.update(ok=True)
+            elif op == "go":  # already going
                 reply.update(ok=True)
             elif op == "ping":
                 reply.update(ok=True, resident=list(self.runners))
@@ -359,6 +364,13 @@ class Worker:
             self.report()
 
 
+def _op(line: bytes) -> str | None:
+    try:
+        return json.loads(line).get("op")
+    except (ValueError, AttributeError):
+        return None
+
+
 def _message(exc: BaseException) -> str:
     text = str(exc)
     return text if text else type(exc).__name__
@@ -368,8 +380,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infoif.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--home", required=True)
     parser.add_argument("--name", default="worker")
-    parser.add_argument("--delay", type=float, default=0.0,
-                        help="seconds to wait before importing TensorFlow (let a starting server draw first)")
+    parser.add_argument("--hold", action="store_true",
+                        help="import TensorFlow only once told to go (a starting server draws its first page first)")
     args = parser.parse_args(argv)
 
     # The protocol owns the real standard output; anything else printed goes to standard error.
@@ -378,8 +390,16 @@ def main(argv=None) -> int:
     sys.stdout = sys.stderr
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.delay > 0:
-        time.sleep(args.delay)  # requests wait in the pipe meanwhile
+    lines = _Lines(sys.stdin.fileno())
+    held: list[bytes] = []
+    going = not args.hold
+    while not going and not lines.eof:  # requests that come first are kept, and served after the import
+        for line in lines.read(1.0):
+            if _op(line) == "go":
+                going = True
+            else:
+                held.append(line)
+    lines.pending = held
 
     import tensorflow as tf
 
@@ -390,7 +410,6 @@ def main(argv=None) -> int:
     import infoif  # noqa: F401 - registers the layers
 
     worker = Worker(args.home, args.name, out)
-    lines = _Lines(sys.stdin.fileno())
     try:
         worker.serve(lines)
     except SystemExit:

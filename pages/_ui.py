@@ -20,7 +20,6 @@ from infoif.session import Session
 SESSION_KEY = "infoif"
 LIVE_SECONDS = 1.0  # charts refresh this often while training runs
 YOUNG_LIVE_SECONDS = 0.25  # and this often while a run is starting, so its first epoch shows at once
-SPAWN_DELAY = 1.5  # seconds: the server draws its first page before its workers import TensorFlow
 
 log = logging.getLogger("infoif.app")
 
@@ -40,8 +39,9 @@ def service():
     from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
     from infoif.service import shared
 
-    # The workers import TensorFlow (seconds of both cores) a moment after the first page is drawn.
-    svc = shared(spawn_delay=SPAWN_DELAY)
+    # The workers start now, and import TensorFlow (seconds of every core) once the first page is
+    # drawn: app.py calls `service().go()` at the end of every script run.
+    svc = shared(hold=True)
     gc.freeze()
     return svc
 

@@ -143,3 +143,23 @@ def test_settings_from_the_environment_are_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("INFOIF_SLOTS", "0")
     with pytest.raises(ServiceError, match="INFOIF_SLOTS"):
         Service(tmp_path, workers=1)
+
+
+def test_workers_that_cannot_start_are_not_respawned_for_ever(tmp_path):
+    """A worker dying before it is ready (here: its store folder is unusable) is replaced after a
+    growing pause; after a few such deaths the service gives up and says why, instead of spinning."""
+    service = Service(tmp_path / "home", workers=1)
+    runs = service.store.home / "runs"
+    runs.rmdir()
+    runs.write_text("not a folder")  # the workers' Store() fails; the server's was made already
+    service.start()
+    try:
+        wait_for(lambda: service.broken is not None, timeout=300, what="the service to give up")
+        assert "cannot start" in service.broken
+        with pytest.raises(ServiceError, match="cannot start"):
+            service.train("0123456789abcdef", 1)
+        started = len({w["pid"] for w in service.workers})
+        time.sleep(1.0)
+        assert len({w["pid"] for w in service.workers}) == started, "no new worker after giving up"
+    finally:
+        service.shutdown()
