@@ -18,6 +18,10 @@ __all__ = [
     "MAX_LEARNING_RATE",
     "MAX_SEED",
     "PREDICTION",
+    "SWEEP_SETTINGS",
+    "MAX_SWEEP_RUNS",
+    "MAX_SWEEP_SEEDS",
+    "DASK_ENV",
 ]
 
 # --- Tasks -----------------------------------------------------------------------------
@@ -38,3 +42,12 @@ MAX_SEED = 2**31 - 1
 # --- Predictions ---------------------------------------------------------------------------
 
 PREDICTION = "prediction"  # the column of `infoif.predict`'s answer (label as in the file, or the value)
+
+# --- Sweeps ----------------------------------------------------------------------------------
+
+# The settings a sweep may vary (ModelSpec fields, and the batch size), in the order they are shown.
+SWEEP_SETTINGS = ("num_interfaces", "units", "activation", "leak", "penalty", "merge", "learning_rate",
+                  "batch_size")
+MAX_SWEEP_RUNS = 2_000  # a grid (times seeds) larger than this is refused: it is most likely a typo
+MAX_SWEEP_SEEDS = 100
+DASK_ENV = "INFOIF_DASK"  # the Dask scheduler's address (tcp://host:8786); unset: sweeps run on this machine

@@ -6,6 +6,9 @@
     service.pause(run_id)           # returns once the worker has paused it
     service.where(run_id)           # {"queued": 2} or {"worker": "w1"} or {}
 
+Sweeps (`infoif.sweep`) send their runs here like any other; a sweep left
+running by a server that died is resumed when the next service starts.
+
 Runs execute in worker processes (`infoif.worker`), one per core by default
 (`INFOIF_WORKERS`). Each worker trains up to `slots` runs at once
 (`INFOIF_SLOTS`, default 2), taking turns call by call, so that a few users
@@ -199,8 +202,21 @@ class Service:
                 self._workers.append(_Worker(self, f"w{next(self._names)}"))
         threading.Thread(target=self._dispatcher, name="infoif-service-dispatch", daemon=True).start()
         threading.Thread(target=self._housekeeper, name="infoif-service-idle", daemon=True).start()
+        threading.Thread(target=self._resume_sweeps, name="infoif-service-sweeps", daemon=True).start()
         atexit.register(self.shutdown)
         return self
+
+    def _resume_sweeps(self) -> None:
+        """Sweeps left running by a server that is gone continue here (see `infoif.sweep`)."""
+        from infoif import sweep
+
+        try:
+            resumed = sweep.resume_sweeps(self.store, self)
+        except Exception:  # noqa: BLE001 - never stops the service
+            log.exception("Could not resume the sweeps of %s", self.store.home)
+            return
+        if resumed:
+            log.info("Resumed %d sweep(s): %s", len(resumed), ", ".join(resumed))
 
     def go(self) -> None:
         """Lets held workers import TensorFlow (once; requests sent before wait for it)."""

@@ -606,52 +606,66 @@ class Session:
 
     # ------------------------------------------------------------ sweeps
 
-    def start_sweep(self, values, epochs: int) -> None:
-        """One run per `num_interfaces` value, on the current data, seed and other settings, all
-        sent to the training service at once (it runs as many as it has slots for)."""
-        values = list(values)
-        if not values or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 256 for v in values):
-            raise ValueError("A sweep needs a list of num_interfaces values, each an integer from 1 to 256. "
-                             f"Received: values={values!r}")
-        epochs = check_epochs(epochs)
-        if epochs is None:
-            raise ValueError("A sweep needs an epoch budget for each run. Received: epochs=None")
-        sweep_id = f"sweep-{int(time.time())}"
-        ids = []
-        for value in values:
-            info = self.store.create_run(
-                self.workspace, self.spec.replace(num_interfaces=value), self._ref(self.data_ref), self.data_name,
-                seed=self.settings.seed, batch_size=min(self.settings.batch_size, len(self.dataset.x_train)),
-                probe_config=self.probe_config, sweep=sweep_id)
-            ids.append(info.id)
-        self.sweep = {"id": sweep_id, "runs": ids, "epochs": epochs, "cancelled": False}
-        self.save()
-        for run_id in ids:
-            self._service().train(run_id, epochs, wait=None)
+    def start_sweep(self, grid, seeds: int = 1, epochs: int = 100, cluster: str | None = None) -> dict:
+        """A sweep over `grid` ({setting: "1, 2, 4" or a list}, see `infoif.sweep`) times `seeds`
+        seeds (from the current seed), `epochs` each, on the current data with the current settings
+        for everything the grid does not vary. Its runs go to the training service (every local
+        worker) or, with `cluster` (or INFOIF_DASK), to a Dask cluster. Raises `SweepError` (a
+        ValueError) for a bad grid, before anything runs. Returns the sweep's record."""
+        from infoif import sweep as sweeps
 
-    def sweep_progress(self) -> tuple[int, int, str]:
-        """(runs done, runs in all, status: running / finished / cancelled)."""
-        if not self.sweep:
-            return 0, 0, "none"
-        statuses = []
-        for run_id in self.sweep["runs"]:
-            try:
-                statuses.append(self.store.run_info(run_id).status)
-            except KeyError:
-                statuses.append("deleted")
-        done = sum(s not in ("idle", "queued", "running", "paused") for s in statuses)
-        if self.sweep.get("cancelled"):
-            return done, len(statuses), "cancelled"
-        return done, len(statuses), "finished" if done == len(statuses) else "running"
+        plan = sweeps.make_plan(grid, seeds, epochs, base_seed=self.settings.seed)
+        cluster = sweeps.cluster_address(cluster)
+        if self.dataset is None:
+            raise sweeps.SweepError("Choose a dataset on the Data page first.")
+        record = sweeps.create(self.store, self.workspace, plan, self.spec, self._ref(self.data_ref),
+                               self.data_name, self.settings.batch_size, self.probe_config, cluster=cluster,
+                               max_batch=len(self.dataset.x_train))
+        self.sweep = {"id": record["id"]}
+        self.save()
+        return sweeps.launch(self.store, None if cluster else self._service(), record["id"])
+
+    def sweeps(self) -> list[dict]:
+        """This workspace's sweeps, newest first."""
+        return self.store.sweeps(self.workspace)
+
+    @property
+    def sweep_id(self) -> str | None:
+        """The workspace's latest sweep (the one the Compare page follows)."""
+        return self._own_sweep(None)
+
+    def _own_sweep(self, sweep_id: str | None) -> str | None:
+        """`sweep_id` (default: the latest) if it is a sweep of this workspace, else None."""
+        sweep_id = sweep_id or (self.sweep or {}).get("id")
+        if sweep_id is None:
+            return None
+        try:
+            record = self.store.sweep(sweep_id)
+        except KeyError:
+            return None
+        return sweep_id if record.get("workspace") == self.workspace else None
+
+    def sweep_progress(self, sweep_id: str | None = None):
+        """The `SweepProgress` of a sweep of this workspace (the latest by default), or None."""
+        from infoif import sweep as sweeps
+
+        sweep_id = self._own_sweep(sweep_id)
+        return None if sweep_id is None else sweeps.progress(self.store, sweep_id)
 
     def sweep_running(self) -> bool:
-        return self.sweep_progress()[2] == "running"
+        progress = self.sweep_progress()
+        return progress is not None and progress.status == "running"
 
-    def cancel_sweep(self) -> None:
-        if not self.sweep:
-            return
-        for run_id in self.sweep["runs"]:
-            if self.store.has_run(run_id) and self.store.run_info(run_id).status in ACTIVE + ("idle",):
-                self._service().stop(run_id)
-        self.sweep = {**self.sweep, "cancelled": True}
-        self.save()
+    def cancel_sweep(self, sweep_id: str | None = None) -> None:
+        from infoif import sweep as sweeps
+
+        sweep_id = self._own_sweep(sweep_id)
+        if sweep_id is not None:
+            sweeps.cancel(self.store, self.service, sweep_id)
+
+    def sweep_results(self, sweep_id: str | None = None):
+        """One row per run of a sweep of this workspace (see `infoif.sweep.results`), or None."""
+        from infoif import sweep as sweeps
+
+        sweep_id = self._own_sweep(sweep_id)
+        return None if sweep_id is None else sweeps.results(self.store, sweep_id)

@@ -101,6 +101,8 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_workspace ON runs (workspace, num);
 CREATE TABLE IF NOT EXISTS uploads (sha256 TEXT PRIMARY KEY, filename TEXT NOT NULL, size INTEGER NOT NULL,
                                     created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sweeps (id TEXT PRIMARY KEY, workspace TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sweeps_by_workspace ON sweeps (workspace, created);
 CREATE TABLE IF NOT EXISTS workspace_uploads (workspace TEXT NOT NULL, sha256 TEXT NOT NULL,
                                               PRIMARY KEY (workspace, sha256));
 """
@@ -115,7 +117,7 @@ class Store:
     def __init__(self, home: str | os.PathLike | None = None):
         self.home = Path(home).expanduser() if home is not None else default_home()
         try:
-            for sub in ("workspaces", "uploads", "runs"):
+            for sub in ("workspaces", "uploads", "runs", "sweeps"):
                 (self.home / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"Cannot use {self.home} as the InfoIF home ({exc}). Choose a writable "
@@ -176,6 +178,13 @@ class Store:
         for path in sorted((self.home / "workspaces").glob("*.json")):
             st = path.stat()
             db.execute("INSERT OR IGNORE INTO workspaces VALUES (?, ?, ?)", (path.stem, st.st_mtime, st.st_mtime))
+        for path in sorted((self.home / "sweeps").glob("*.json")):
+            try:
+                record = read_json(path, "sweep")
+                db.execute("INSERT OR IGNORE INTO sweeps VALUES (?, ?, ?)",
+                           (record["id"], record["workspace"], record["created"]))
+            except (StoreError, KeyError):
+                continue
         for run_dir in sorted((self.home / "runs").iterdir()):
             try:
                 settings = read_json(run_dir / "run.json", "settings")
@@ -189,13 +198,14 @@ class Store:
     def _insert_run(self, settings: dict, status: dict) -> None:
         self._db().execute(
             "INSERT OR REPLACE INTO runs (id, workspace, num, name, created, updated, status, error, epochs, "
-            "dataset, dataset_name, spec, seed, metrics, worker, budget_end, sweep, gaps) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "dataset, dataset_name, spec, seed, metrics, worker, budget_end, sweep, gaps, mean_energy) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (settings["id"], settings["workspace"], settings["num"], settings["name"], settings["created"],
              status.get("updated", settings["created"]), status.get("status", "idle"), status.get("error"),
              status.get("epochs", 0), dumps(settings["dataset"]), settings["dataset_name"],
              dumps(settings["spec"]), settings["seed"], dumps(status.get("metrics", {})), status.get("worker"),
-             status.get("budget_end"), settings.get("sweep"), dumps(status.get("gaps", []))),
+             status.get("budget_end"), settings.get("sweep"), dumps(status.get("gaps", [])),
+             status.get("mean_energy")),
         )
 
     # ------------------------------------------------------------ workspaces
@@ -233,6 +243,8 @@ class Store:
         """Deletes a workspace with all its runs, and the uploads no other workspace uses."""
         for info in self.runs(ws):
             self.delete_run(info.id)
+        for record in self.sweeps(ws):
+            self.delete_sweep(record["id"])
         db = self._db()
         shas = [r[0] for r in db.execute("SELECT sha256 FROM workspace_uploads WHERE workspace = ?", (ws,))]
         db.execute("DELETE FROM workspace_uploads WHERE workspace = ?", (ws,))
@@ -410,6 +422,83 @@ class Store:
                                   "WHERE w.workspace = ?", (workspace,)):
             total += size
         return total
+
+    def refresh_run(self, run_id: str) -> RunInfo:
+        """Re-reads a run's index row from its files (after they were written from elsewhere, e.g. the
+        results of a run trained on a Dask worker)."""
+        self._insert_run(self.run_settings(run_id), read_json(self.run_dir(run_id) / "status.json", "status"))
+        with self._readers_lock:
+            self._readers.pop(run_id, None)
+        return self.run_info(run_id)
+
+    def set_progress(self, run_id: str, epochs: int, metrics: dict, worker: str | None = None,
+                     status: str = "running", budget_end: int | None = None) -> None:
+        """Records how far a run trained elsewhere has got (its files arrive when it ends): the
+        index's epochs and latest metrics, and status.json, with a fresh heartbeat by this process."""
+        path = self.run_dir(run_id) / "status.json"
+        try:
+            current = json.loads(path.read_text())
+        except (OSError, ValueError):
+            current = {}
+        now = time.time()
+        current.update(status=status, error=None, epochs=int(epochs), metrics=metrics, updated=now,
+                       owner=owner_label(), heartbeat=now, **({"worker": worker} if worker else {}),
+                       **({"budget_end": budget_end} if budget_end is not None else {}))
+        write_atomic(path, dumps(current))
+        self._db().execute(
+            "UPDATE runs SET status = ?, error = NULL, epochs = ?, metrics = ?, updated = ?, owner = ?, heartbeat = ?,"
+            " worker = coalesce(?, worker), budget_end = coalesce(?, budget_end) WHERE id = ?",
+            (status, int(epochs), dumps(metrics), now, owner_label(), now, worker, budget_end, run_id))
+
+    # ------------------------------------------------------------ sweeps
+
+    def _sweep_path(self, sweep_id: str) -> Path:
+        if not (isinstance(sweep_id, str) and sweep_id.isalnum()):
+            raise StoreError(f"Not a sweep id. Received: sweep_id={sweep_id!r}")
+        return self.home / "sweeps" / f"{sweep_id}.json"
+
+    def create_sweep(self, workspace: str, record: dict) -> dict:
+        """Keeps a new sweep's record (see `infoif.sweep`); adds its id, name and creation time."""
+        sweep_id = secrets.token_hex(8)
+        db = self._db()
+        count = db.execute("SELECT count(*) FROM sweeps WHERE workspace = ?", (workspace,)).fetchone()[0]
+        now = time.time()
+        record = {**record, "id": sweep_id, "workspace": workspace, "name": f"sweep-{count + 1}",
+                  "created": now, "updated": now}
+        write_atomic(self._sweep_path(sweep_id), dumps(record))
+        db.execute("INSERT INTO sweeps VALUES (?, ?, ?)", (sweep_id, workspace, now))
+        return record
+
+    def sweep(self, sweep_id: str) -> dict:
+        """A sweep's record; KeyError if there is none."""
+        try:
+            return read_json(self._sweep_path(sweep_id), "The sweep's record")
+        except StoreError:
+            raise KeyError(f"No sweep {sweep_id!r} in {self.home}.") from None
+
+    def update_sweep(self, sweep_id: str, **fields) -> dict:
+        with self._writer_lock:
+            record = {**self.sweep(sweep_id), **fields, "updated": time.time()}
+            write_atomic(self._sweep_path(sweep_id), dumps(record))
+        return record
+
+    def sweeps(self, workspace: str | None = None) -> list[dict]:
+        """A workspace's sweeps (all, for the server's restart), newest first."""
+        sql, args = "SELECT id FROM sweeps", []
+        if workspace is not None:
+            sql, args = sql + " WHERE workspace = ?", [workspace]
+        out = []
+        for (sweep_id,) in self._db().execute(sql + " ORDER BY created DESC", args).fetchall():
+            try:
+                out.append(self.sweep(sweep_id))
+            except KeyError:
+                continue
+        return out
+
+    def delete_sweep(self, sweep_id: str) -> None:
+        """Forgets a sweep's record (its runs are deleted one by one by the caller)."""
+        self._db().execute("DELETE FROM sweeps WHERE id = ?", (sweep_id,))
+        self._sweep_path(sweep_id).unlink(missing_ok=True)
 
     def set_status(self, run_id: str, status: str, error: str | None = None, **fields) -> None:
         """Writes a run's status (file and index) from a process that does not train it."""
