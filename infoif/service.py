@@ -98,7 +98,7 @@ class _Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name,
              *(["--hold"] if service.hold else [])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, stderr=service.worker_log,
         )
         self.ready = threading.Event()
         self.alive = True
@@ -164,8 +164,13 @@ class Service:
     """The server's training service (see the module docstring)."""
 
     def __init__(self, home=None, workers: int | None = None, slots: int | None = None,
-                 idle_pause: float | None = None, hold: bool = False):
+                 idle_pause: float | None = None, hold: bool = False, resume_sweeps: bool = False,
+                 worker_log=None):
         self.store = Store(home)
+        self.worker_log = worker_log  # where the workers' messages go (a file; None: this process's stderr)
+        # A server's service takes over the sweeps a dead server left running; a command line's
+        # service (which ends with its own sweep) does not.
+        self.resume_sweeps = bool(resume_sweeps)
         # With hold, the workers start but import TensorFlow (seconds of every core) only at `go()`:
         # a server calls it once its first page is drawn.
         self.hold = bool(hold)
@@ -202,7 +207,8 @@ class Service:
                 self._workers.append(_Worker(self, f"w{next(self._names)}"))
         threading.Thread(target=self._dispatcher, name="infoif-service-dispatch", daemon=True).start()
         threading.Thread(target=self._housekeeper, name="infoif-service-idle", daemon=True).start()
-        threading.Thread(target=self._resume_sweeps, name="infoif-service-sweeps", daemon=True).start()
+        if self.resume_sweeps:
+            threading.Thread(target=self._resume_sweeps, name="infoif-service-sweeps", daemon=True).start()
         atexit.register(self.shutdown)
         return self
 
@@ -289,8 +295,9 @@ class Service:
     def pause(self, run_id: str) -> dict:
         return self._control(run_id, "pause", {})
 
-    def stop(self, run_id: str) -> dict:
-        return self._control(run_id, "stop", {})
+    def stop(self, run_id: str, wait: float | None = VERB_TIMEOUT) -> dict:
+        """Stops a run (rolls back an epoch in flight); `wait=None` does not wait for the worker."""
+        return self._control(run_id, "stop", {}, wait)
 
     def set_learning_rate(self, run_id: str, lr: float) -> dict:
         return self._control(run_id, "lr", {"lr": check_learning_rate(lr)})
@@ -451,7 +458,7 @@ class Service:
             return None
         return fresh_run_key(s["spec"], s["dataset"], s["seed"], s["batch_size"], s["probe_config"])
 
-    def _control(self, run_id: str, verb: str, kwargs: dict) -> dict:
+    def _control(self, run_id: str, verb: str, kwargs: dict, wait: float | None = VERB_TIMEOUT) -> dict:
         with self._lock:
             queued = next((q for q in self._queue if q[0] == run_id), None)
             if queued is not None:
@@ -466,7 +473,7 @@ class Service:
                 if verb in ("lr", "batch_size"):
                     self._settings.setdefault(run_id, {})[verb] = kwargs
                 return {}
-        reply = worker.send("verb", wait=VERB_TIMEOUT, run=run_id, verb=verb, kwargs=kwargs)
+        reply = worker.send("verb", wait=wait, run=run_id, verb=verb, kwargs=kwargs)
         return _result(reply, worker)
 
     def _on_status(self, worker: _Worker, message: dict) -> None:
@@ -571,12 +578,13 @@ _shared_lock = threading.Lock()
 
 
 def shared(home=None, hold: bool = False) -> Service:
-    """The process's service for a home (started on first use; see `Service` for `hold`)."""
+    """The process's service for a home (a server's: started on first use, resuming the sweeps a
+    dead server left running; see `Service` for `hold`)."""
     from infoif.store import default_home
 
     key = str(Path(home).expanduser().resolve() if home is not None else default_home().resolve())
     with _shared_lock:
         service = _shared.get(key)
         if service is None or service._closed:
-            service = _shared[key] = Service(key, hold=hold).start()
+            service = _shared[key] = Service(key, hold=hold, resume_sweeps=True).start()
         return service

@@ -132,7 +132,10 @@ class Store:
         marker = self.home / "infoif-store.json"
         if not marker.exists():
             write_atomic(marker, dumps({"format": FORMAT, "created": time.time()}))
+        missing = not self.index_path.exists()
         self._db()  # creates the schema (or rebuilds a damaged index)
+        if missing and any(any((self.home / sub).iterdir()) for sub in ("runs", "sweeps", "workspaces")):
+            self.rebuild_index()  # the index was lost, the files were not
 
     # ------------------------------------------------------------ index
 
@@ -432,7 +435,8 @@ class Store:
         return self.run_info(run_id)
 
     def set_progress(self, run_id: str, epochs: int, metrics: dict, worker: str | None = None,
-                     status: str = "running", budget_end: int | None = None) -> None:
+                     status: str = "running", budget_end: int | None = None,
+                     mean_energy: float | None = None) -> None:
         """Records how far a run trained elsewhere has got (its files arrive when it ends): the
         index's epochs and latest metrics, and status.json, with a fresh heartbeat by this process."""
         path = self.run_dir(run_id) / "status.json"
@@ -443,12 +447,15 @@ class Store:
         now = time.time()
         current.update(status=status, error=None, epochs=int(epochs), metrics=metrics, updated=now,
                        owner=owner_label(), heartbeat=now, **({"worker": worker} if worker else {}),
-                       **({"budget_end": budget_end} if budget_end is not None else {}))
+                       **({"budget_end": budget_end} if budget_end is not None else {}),
+                       **({"mean_energy": float(mean_energy)} if mean_energy is not None else {}))
         write_atomic(path, dumps(current))
         self._db().execute(
             "UPDATE runs SET status = ?, error = NULL, epochs = ?, metrics = ?, updated = ?, owner = ?, heartbeat = ?,"
-            " worker = coalesce(?, worker), budget_end = coalesce(?, budget_end) WHERE id = ?",
-            (status, int(epochs), dumps(metrics), now, owner_label(), now, worker, budget_end, run_id))
+            " worker = coalesce(?, worker), budget_end = coalesce(?, budget_end),"
+            " mean_energy = coalesce(?, mean_energy) WHERE id = ?",
+            (status, int(epochs), dumps(metrics), now, owner_label(), now, worker, budget_end,
+             None if mean_energy is None else float(mean_energy), run_id))
 
     # ------------------------------------------------------------ sweeps
 

@@ -83,7 +83,14 @@ def pid_alive(owner: str | None) -> bool | None:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed process whose parent died too may linger as a zombie (where nothing reaps orphans,
+    # e.g. in a container): it answers signals but will never write again.
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[-1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def frozen(a: np.ndarray) -> np.ndarray:
