@@ -2,12 +2,18 @@
 
     python -m infoif runs  [--home DIR] [--workspace ID] [--status S] [--format table|json]
     python -m infoif train --data FILE --target COL [model options] [--epochs N] [--home DIR] [--workspace ID]
+    python -m infoif sweep --data FILE --target COL --grid num_interfaces=1,2,4,8 --grid leak=0,0.1
+                           --seeds 3 --epochs 100 [--cluster ADDRESS] [model options] [--home DIR]
 
 `train` trains one run in this process (a `Trainer` writing to the store, as
 a dashboard worker does), printing its progress; the run then shows up in the
 dashboard's workspace for that home: the command prints the link. Without
 `--workspace` the home's command-line workspace is used (made on first use).
-Bad arguments get a message and exit status 2, as argparse does.
+`sweep` runs a grid of settings times seeds through the same training service
+as the dashboard (worker processes on every core), or on a Dask cluster with
+`--cluster` (or INFOIF_DASK); it shows a progress bar and exits 0 when every
+run finished, 1 with a summary when some did not. Bad arguments, a bad grid
+included, get a message and exit status 2, as argparse does.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from infoif.constants import AUTO, MAX_BATCH_SIZE, MAX_INTERFACES, MAX_LEARNING_RATE, MAX_SEED, TASK_CHOICES
+from infoif.constants import (AUTO, DASK_ENV, MAX_BATCH_SIZE, MAX_INTERFACES, MAX_LEARNING_RATE, MAX_SEED,
+                              MAX_SWEEP_SEEDS, SWEEP_SETTINGS, TASK_CHOICES)
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["main", "build_parser"]
@@ -61,27 +68,14 @@ def _optional(parse):
     return wrapped
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infoif", description="InfoIF Lab from the command line: "
-                                     "train interface models into the workspace store, and list runs.")
-    home = argparse.ArgumentParser(add_help=False)
-    home.add_argument("--home", help="the store's directory (default: INFOIF_HOME or ~/.infoif)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{runs,train}")
-
-    runs = commands.add_parser("runs", parents=[home], help="list the runs in the store",
-                               description="List the runs in the store, oldest first.")
-    runs.add_argument("--workspace", help="only this workspace's runs")
-    runs.add_argument("--status", help="only runs with this status")
-    runs.add_argument("--format", choices=("table", "json"), default="table")
-
-    train = commands.add_parser("train", parents=[home], help="train one run into the store",
-                                description="Train one run into the store, in this process.")
-    train.add_argument("--data", required=True, help="a table (CSV, TSV, Parquet, JSON) or a sample's name")
-    train.add_argument("--target", help="the column to predict (default: the sample's, or the last column)")
-    train.add_argument("--task", choices=TASK_CHOICES, default=AUTO)
-    train.add_argument("--workspace", help="the workspace to put the run in (default: the command line's own)")
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data, model and batch options of `train` and `sweep`."""
+    parser.add_argument("--data", required=True, help="a table (CSV, TSV, Parquet, JSON) or a sample's name")
+    parser.add_argument("--target", help="the column to predict (default: the sample's, or the last column)")
+    parser.add_argument("--task", choices=TASK_CHOICES, default=AUTO)
+    parser.add_argument("--workspace", help="the workspace to put the runs in (default: the command line's own)")
     defaults = ModelSpec()
-    model = train.add_argument_group("model")
+    model = parser.add_argument_group("model")
     model.add_argument("--num-interfaces", type=_int_range(1, MAX_INTERFACES), default=defaults.num_interfaces)
     model.add_argument("--units", type=_optional(_int_range(1, 4096)), default=defaults.units,
                        help="units per interface; 'none' for the input width")
@@ -91,11 +85,46 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--merge", choices=MERGES, default=defaults.merge)
     model.add_argument("--hidden", type=_optional(_int_range(1, 4096)), default=defaults.hidden)
     model.add_argument("--lr", type=_float_range(0, MAX_LEARNING_RATE, lo_open=True), default=defaults.learning_rate)
-    fit = train.add_argument_group("training")
-    fit.add_argument("--epochs", type=_int_range(1), default=100)
-    fit.add_argument("--batch-size", type=_int_range(1, MAX_BATCH_SIZE), default=32)
-    fit.add_argument("--seed", type=_int_range(0, MAX_SEED), default=0)
+    parser.add_argument("--batch-size", type=_int_range(1, MAX_BATCH_SIZE), default=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infoif", description="InfoIF Lab from the command line: "
+                                     "train interface models into the workspace store, and list runs.")
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home", help="the store's directory (default: INFOIF_HOME or ~/.infoif)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{runs,train,sweep}")
+
+    runs = commands.add_parser("runs", parents=[home], help="list the runs in the store",
+                               description="List the runs in the store, oldest first.")
+    runs.add_argument("--workspace", help="only this workspace's runs")
+    runs.add_argument("--status", help="only runs with this status")
+    runs.add_argument("--format", choices=("table", "json"), default="table")
+
+    train = commands.add_parser("train", parents=[home], help="train one run into the store",
+                                description="Train one run into the store, in this process.")
+    _run_arguments(train)
+    train.add_argument("--epochs", type=_int_range(1), default=100)
+    train.add_argument("--seed", type=_int_range(0, MAX_SEED), default=0)
     train.add_argument("--quiet", action="store_true", help="print only the result")
+
+    sweep = commands.add_parser(
+        "sweep", parents=[home], help="train a grid of settings times seeds into the store",
+        description="Train every combination of the --grid values, once per seed, into the store: on this "
+                    "machine's cores through the training service, or on a Dask cluster with --cluster. "
+                    "Settings the grid does not vary come from the model options.")
+    _run_arguments(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="SETTING=V1,V2,...",
+                       help=f"values of one setting (repeatable); settings: {', '.join(SWEEP_SETTINGS)}")
+    sweep.add_argument("--seeds", type=_int_range(1, MAX_SWEEP_SEEDS), default=1,
+                       help="runs per combination, with seeds --seed, --seed+1, ...")
+    sweep.add_argument("--seed", type=_int_range(0, MAX_SEED), default=0, help="the first seed")
+    sweep.add_argument("--epochs", type=_int_range(1), default=100, help="epochs of each run")
+    sweep.add_argument("--cluster", metavar="ADDRESS",
+                       help=f"a Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: {DASK_ENV}, else this machine)")
+    sweep.add_argument("--workers", type=_int_range(1, 256),
+                       help="local worker processes (default: INFOIF_WORKERS, else one per core)")
+    sweep.add_argument("--quiet", action="store_true", help="print only the result")
     return parser
 
 
@@ -173,7 +202,9 @@ def _dataset_ref(store, args, parser) -> tuple[dict, str]:
     return {"kind": "sample", "name": name, "target": target, "task": args.task, "seed": args.seed}, name
 
 
-def _train(args, parser) -> int:
+def _setup(args, parser):
+    """What `train` and `sweep` share: the store, the base spec, the data (an upload kept in the
+    store), the workspace. Bad values end the command with a message and status 2."""
     from infoif.data import DataError
     from infoif.store import StoreError
 
@@ -193,10 +224,14 @@ def _train(args, parser) -> int:
         ref["sha256"] = store.put_upload(workspace, raw, ref["filename"])
     try:
         opened = store.dataset(ref)
-        frame, dataset = opened.frame, opened.dataset
     except (DataError, StoreError, KeyError, ValueError) as exc:
         parser.error(f"argument --data: {exc}")
+    return store, spec, ref, name, workspace, opened
 
+
+def _train(args, parser) -> int:
+    store, spec, ref, name, workspace, opened = _setup(args, parser)
+    frame, dataset = opened.frame, opened.dataset
     from infoif.training import Trainer
 
     info = store.create_run(workspace, spec, ref, name, seed=args.seed,
@@ -243,6 +278,91 @@ def _train(args, parser) -> int:
     return 0 if result.status == "finished" else 130 if interrupted["flag"] else 1
 
 
+def _sweep(args, parser) -> int:
+    from infoif import sweep as sweeps
+
+    try:  # the grid first: a bad one is refused before anything is read or made
+        plan = sweeps.parse_plan(args.grid, seeds=args.seeds, epochs=args.epochs, base_seed=args.seed)
+        cluster = sweeps.cluster_address(args.cluster)
+    except sweeps.SweepError as exc:
+        parser.error(f"argument --grid: {exc}" if "cluster" not in str(exc) else f"argument --cluster: {exc}")
+    store, spec, ref, name, workspace, opened = _setup(args, parser)
+    try:
+        record = sweeps.create(store, workspace, plan, spec, ref, name, args.batch_size,
+                               cluster=cluster, max_batch=len(opened.dataset.x_train))
+    except sweeps.SweepError as exc:
+        parser.error(f"argument --grid: {exc}")
+    show = not args.quiet
+    where = f"the Dask cluster at {cluster}" if cluster else "this machine"
+    if show:
+        varied = ", ".join(f"{k}={','.join(map(str, v))}" for k, v in plan.grid.items())
+        print(f"{record['name']} ({record['id']}): {plan.size} runs on {name} ({varied}; {len(plan.seeds)} "
+              f"seed(s), {plan.epochs} epochs each) on {where}", flush=True)
+    service = None
+    if not cluster:
+        from infoif.service import Service
+
+        # TensorFlow's start-up messages of every worker would bury the progress bar: they go to a log.
+        (store.home / "logs").mkdir(exist_ok=True)
+        log_file = open(store.home / "logs" / f"{record['name']}-{record['id']}.log", "ab")
+        service = Service(store.home, workers=args.workers, worker_log=log_file).start()
+    interrupted = {"flag": False}
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.update(flag=True))
+    tty = sys.stdout.isatty()
+    started = time.perf_counter()
+    try:
+        sweeps.launch(store, service, record["id"])
+        last_print = 0.0
+        while True:
+            state = sweeps.progress(store, record["id"])
+            coordinator = sweeps.coordinator(record["id"])
+            if coordinator is not None and coordinator.error:
+                store.update_sweep(record["id"], status="failed", error=coordinator.error)
+                print(f"\n{coordinator.error}" if tty and show else coordinator.error, file=sys.stderr)
+                return 1
+            if state.status != "running":
+                break
+            if interrupted["flag"]:
+                sweeps.cancel(store, service, record["id"])
+                if coordinator is not None:
+                    coordinator.join(20)  # runs in flight on the cluster send their files back first
+                break
+            now = time.perf_counter()
+            if show and (tty or now - last_print >= 5.0):
+                last_print = now
+                line = _sweep_bar(state, now - started)
+                print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+            time.sleep(0.25)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if service is not None:
+            service.shutdown()
+            log_file.close()
+    state = sweeps.progress(store, record["id"])
+    if show and tty:
+        print("\r" + _sweep_bar(state, time.perf_counter() - started))
+    frame = sweeps.results(store, record["id"])
+    not_done = frame[frame["status"] != "finished"] if len(frame) else frame
+    print(f"{record['name']} {state.status}: {state.finished} of {state.total} runs finished in "
+          f"{time.perf_counter() - started:.1f} s")
+    for _, row in not_done.iterrows():
+        error = store.run_info(row["id"]).error
+        print(f"  {row['run']} ({row['id']}) {row['status']} after {row['epochs']} epochs"
+              + (f": {error}" if error else ""), file=sys.stderr)
+    if show:
+        print(f"Sweep id {record['id']} in {store.home}. To see it, start the dashboard with this home "
+              f"(INFOIF_HOME={store.home} streamlit run app.py), open {DASHBOARD_URL}/?ws={workspace} and go to "
+              "Compare runs.")
+    if interrupted["flag"]:
+        return 130
+    return 0 if state.finished == state.total else 1
+
+
+def _sweep_bar(state, seconds: float) -> str:
+    bar = int(20 * state.fraction)
+    return f"[{'#' * bar}{'.' * (20 - bar)}] {state.describe()} · {state.epochs_done}/{state.epochs_total} epochs · {seconds:.0f} s"
+
+
 def _progress(trainer, epochs: int, seconds: float) -> str:
     from infoif.session import headline_metric
 
@@ -259,7 +379,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = {"runs": _runs, "train": _train}[args.command]
+    command = {"runs": _runs, "train": _train, "sweep": _sweep}[args.command]
     sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001 - its own messages
     try:
         return command(args, sub)

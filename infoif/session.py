@@ -626,8 +626,14 @@ class Session:
         return sweeps.launch(self.store, None if cluster else self._service(), record["id"])
 
     def sweeps(self) -> list[dict]:
-        """This workspace's sweeps, newest first."""
-        return self.store.sweeps(self.workspace)
+        """This workspace's sweeps, newest first (a running one's status settled from its runs)."""
+        from infoif import sweep as sweeps
+
+        records = self.store.sweeps(self.workspace)
+        for k, record in enumerate(records):
+            if record.get("status") == "running" and sweeps.progress(self.store, record["id"]).status != "running":
+                records[k] = self.store.sweep(record["id"])
+        return records
 
     @property
     def sweep_id(self) -> str | None:

@@ -245,10 +245,22 @@ def create(store, workspace: str, plan: SweepPlan, base_spec: ModelSpec, dataset
 
 
 def _remaining(store, run_id: str, epochs: int) -> int:
+    """Epochs a run still needs: an interrupted or failed run continues from its checkpoint (the
+    epochs after it are dropped when it resumes), any other from where it is."""
+    from infoif.store import StoreError, load_checkpoint
+
     try:
-        return max(0, epochs - store.run_info(run_id).epochs)
+        info = store.run_info(run_id)
     except KeyError:
         return 0
+    done = info.epochs
+    if info.status in ("interrupted", "failed"):
+        try:
+            checkpoint = load_checkpoint(store.run_dir(run_id) / "checkpoint.npz")
+        except StoreError:
+            checkpoint = None
+        done = checkpoint.epoch if checkpoint is not None else 0
+    return max(0, epochs - done)
 
 
 _coordinators: dict[str, object] = {}  # sweep id -> its Dask coordinator in this process
@@ -290,13 +302,16 @@ def cancel(store, service, sweep_id: str) -> dict:
         coordinator = _coordinators.get(sweep_id)
     if coordinator is not None:
         coordinator.cancel()
+    local = service is not None and not record.get("cluster")
     for run_id in record["runs"]:
         try:
             info = store.run_info(run_id)
         except KeyError:
             continue
-        if info.status in ACTIVE and service is not None and not record.get("cluster"):
-            service.stop(run_id)
+        if info.status in DONE:
+            continue
+        if local and service.where(run_id):  # queued, or on a worker (perhaps still loading it)
+            service.stop(run_id, wait=None)
         elif info.status in ACTIVE + ("idle", "interrupted"):
             store.set_status(run_id, "stopped", None)
     return record
@@ -413,6 +428,29 @@ def results(store, sweep_id: str):
     columns = ["run", "id", "status", "worker", "seed", "epochs", *SWEEP_SETTINGS]
     frame = pd.DataFrame(rows, columns=None if rows else columns)
     return frame
+
+
+RESULT_METRICS = ("val_accuracy", "val_mae", "val_loss", "accuracy", "mae", "loss")  # as offered, in order
+
+
+def result_metrics(frame) -> tuple[list[str], str | None]:
+    """The metrics a sweep's results offer (validation first) and the one to show first: the
+    headline metric of its latest finished run (of any run with metrics before one finishes)."""
+    import pandas as pd
+
+    from infoif.session import headline_metric
+
+    metrics = [m for m in RESULT_METRICS if m in frame.columns]
+    if not metrics:
+        return [], None
+    values = frame[metrics].apply(pd.to_numeric, errors="coerce")
+    has = values.notna().any(axis=1)
+    finished = has & (frame["status"] == "finished")
+    rows = values[finished] if finished.any() else values[has]
+    if rows.empty:
+        return metrics, metrics[0]
+    choice = headline_metric({m: v for m, v in rows.iloc[-1].items() if pd.notna(v)})
+    return metrics, choice if choice in metrics else metrics[0]
 
 
 def varied(record: dict) -> list[str]:

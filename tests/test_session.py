@@ -147,17 +147,30 @@ def test_deleting_a_run_and_the_workspace(session, service):
     assert session.data_name == datasets.DEFAULT_SAMPLE
 
 
-def test_a_sweep_runs_every_value_and_can_be_cancelled(session):
-    session.start_sweep([1, 2, 3], 5)
-    wait_for(lambda: session.sweep_progress()[2] == "finished")
+def test_a_sweep_runs_every_point_and_can_be_cancelled(session):
+    record = session.start_sweep({"num_interfaces": "1, 2, 3"}, seeds=1, epochs=5)
+    wait_for(lambda: session.sweep_progress().status == "finished")
     assert sorted(r.spec.num_interfaces for r in session.runs()) == [1, 2, 3]
-    assert all(r.epochs == 5 for r in session.runs())
-    session.start_sweep([4, 5, 6, 7, 8, 9], 100_000)
+    assert all(r.epochs == 5 and r.sweep == record["id"] for r in session.runs())
+    session.start_sweep({"num_interfaces": [4, 5, 6, 7, 8, 9]}, seeds=1, epochs=100_000)
     session.cancel_sweep()
-    done, total, status = session.sweep_progress()
-    assert status == "cancelled" and total == 6
-    with pytest.raises(ValueError, match="Received: values"):
-        session.start_sweep([0, 2], 5)
+    progress = session.sweep_progress()
+    assert progress.status == "cancelled" and progress.total == 6
+    wait_for(lambda: not any(r.status in ("queued", "running") for r in session.runs()), what="runs stopped")
+    before = len(session.runs())
+    with pytest.raises(ValueError, match="Received: num_interfaces=0"):
+        session.start_sweep({"num_interfaces": [0, 2]}, epochs=5)
+    assert len(session.runs()) == before and len(session.sweeps()) == 2
+
+
+def test_a_sweep_of_another_workspace_is_not_visible(session, service):
+    record = session.start_sweep({"leak": "0, 0.5"}, seeds=1, epochs=2)
+    other = Session.open(service.store, service, {})
+    assert other.sweeps() == [] and other.sweep_results(record["id"]) is None
+    assert other.sweep_progress(record["id"]) is None
+    other.cancel_sweep(record["id"])  # not its own: nothing happens
+    assert service.store.sweep(record["id"])["status"] != "cancelled"
+    wait_for(lambda: session.sweep_progress().status == "finished")
 
 
 def test_plane_view_covers_the_data_in_its_own_units():
