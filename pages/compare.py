@@ -1,12 +1,17 @@
-"""Compare runs: every run of this workspace (filter, pages, delete), overlaid curves, metric and energy
-against num_interfaces, and sweeps."""
+"""Compare runs: sweeps (a grid of settings times seeds: build, follow, cancel, and their results
+against each setting and across all of them), and every run of this workspace (filter, pages,
+delete), overlaid curves, metric and energy against num_interfaces."""
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from infoif import sweep as sweeps
+from infoif.constants import MAX_SWEEP_SEEDS, SWEEP_SETTINGS
 from infoif.control import STATUSES
+from infoif.service import ServiceError
 from infoif.session import headline_metric
+from infoif.store import StoreError
 from pages import _ui
 
 s = _ui.page_session()
@@ -14,31 +19,98 @@ st.title("Compare runs")
 
 PAGE_SIZES = [20, 50, 100]
 MAX_OVERLAY = 12
+# The metrics a sweep's results can show, validation first (`infoif.sweep.results` has the latest of each).
+GRID_PREFILL = {"num_interfaces": "1, 2, 4, 8"}
+
+
+# ---------------------------------------------------------------- sweep builder
+
+
+def _current(setting: str) -> str:
+    value = s.settings.batch_size if setting == "batch_size" else getattr(s.spec, setting)
+    return "input" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _grid() -> dict:
+    """The builder's grid: {setting: its text} for every field filled in (empty: the current setting)."""
+    grid = {}
+    for setting in SWEEP_SETTINGS:
+        text = st.session_state.get(f"compare_grid_{setting}", GRID_PREFILL.get(setting, ""))
+        if text and text.strip():
+            grid[setting] = text
+    return grid
 
 
 def _start_sweep():
-    text = st.session_state["compare_values"]
     try:
-        values = [int(v) for v in text.replace(";", ",").split(",") if v.strip()]
-        s.start_sweep(values, int(st.session_state["compare_epochs"]))
-        st.session_state.pop("compare_error", None)
-    except ValueError as exc:
-        msg = str(exc)
-        if "invalid literal" in msg:
-            msg = f"Could not read {text!r}: write whole numbers separated by commas, e.g. 1, 2, 4, 8."
-        st.session_state["compare_error"] = msg
+        record = s.start_sweep(_grid(), int(st.session_state["compare_seeds"]),
+                               int(st.session_state["compare_epochs"]))
+    except (ValueError, ServiceError, StoreError) as exc:  # SweepError is a ValueError
+        st.session_state["compare_sweep_error"] = str(exc)
+        return
+    st.session_state["compare_sweep"] = record["id"]  # the results follow the new sweep
 
 
-with st.expander("Sweep num_interfaces", expanded=len(s.runs(limit=2)) < 2):
-    st.caption("Trains one run per value on the same data, seed and other settings, on every free worker.")
-    a, b, c = st.columns([2, 1, 1])
-    a.text_input("num_interfaces values", "1, 2, 4, 8, 16, 32", key="compare_values")
+def _cancel_sweep():
+    try:
+        s.cancel_sweep()
+    except (ServiceError, StoreError) as exc:
+        st.session_state["compare_sweep_error"] = str(exc)
+
+
+def _where() -> tuple[str, str | None]:
+    """Where a sweep would run, and the cluster's trouble if its address is bad."""
+    try:
+        address = sweeps.cluster_address()
+    except sweeps.SweepError as exc:
+        return "", str(exc)
+    if address:
+        return f"on the Dask cluster at {address}", None
+    workers = len(getattr(s.service, "workers", None) or []) if s.service is not None else 0
+    return (f"on this machine's {workers} training workers" if workers else "on this machine's workers"), None
+
+
+def sweep_builder():
+    running = s.sweep_running()
+    st.caption("Trains one run per combination of the values below, once per seed, on the current data. "
+               "Write values separated by commas; an empty field keeps the current setting (shown in grey).")
+    for row in range(0, len(SWEEP_SETTINGS), 4):
+        for col, setting in zip(st.columns(4), SWEEP_SETTINGS[row:row + 4]):
+            col.text_input(setting, GRID_PREFILL.get(setting, ""), key=f"compare_grid_{setting}",
+                           placeholder=f"now {_current(setting)}",
+                           help="units: whole numbers, or 'input' for the input's width" if setting == "units"
+                           else None)
+    a, b, c = st.columns([1, 1, 2])
+    a.number_input("seeds", 1, MAX_SWEEP_SEEDS, 3, key="compare_seeds",
+                   help=f"Each combination is trained with seeds {s.settings.seed}, {s.settings.seed + 1}, …")
     b.number_input("epochs each", 1, 100_000, 100, step=50, key="compare_epochs")
-    sweeping = s.sweep_running()
-    c.button("Start sweep", key="compare_start", on_click=_start_sweep, disabled=sweeping, type="primary")
-    c.button("Cancel", key="compare_cancel", on_click=s.cancel_sweep, disabled=not sweeping)
-    if st.session_state.get("compare_error"):
-        st.error(st.session_state["compare_error"])
+    where, cluster_error = _where()
+    error = st.session_state.pop("compare_sweep_error", None)
+    try:
+        plan = sweeps.make_plan(_grid(), int(st.session_state["compare_seeds"]),
+                                int(st.session_state["compare_epochs"]), base_seed=s.settings.seed)
+    except sweeps.SweepError as exc:
+        plan, error = None, error or str(exc)
+    if plan is not None:
+        shape = " × ".join(f"{len(v)} {k}" for k, v in plan.grid.items() if len(v) > 1)
+        c.markdown(f"**{plan.size:,} runs** of {plan.epochs:,} epochs"
+                   + (f" ({shape} × {len(plan.seeds)} seeds)" if shape else f" ({len(plan.seeds)} seeds)")
+                   + (f", {where}" if where else ""))
+    begin, stop = st.columns([1, 1])
+    begin.button("Start sweep", key="compare_start", on_click=_start_sweep, disabled=running, type="primary",
+              icon=":material/play_arrow:", help="One sweep at a time: cancel it, or let it finish" if running
+              else None)
+    stop.button("Cancel sweep", key="compare_cancel", on_click=_cancel_sweep, disabled=not running,
+                icon=":material/stop:", help="Stops its unfinished runs; what they trained is kept")
+    for message in dict.fromkeys(m for m in (error, cluster_error) if m):
+        st.error(message)
+
+
+with st.expander("Sweep: a grid of settings × seeds", expanded=not s.sweeps() and len(s.runs(limit=2)) < 2):
+    sweep_builder()
+
+
+# ---------------------------------------------------------------- views
 
 
 def _size(n: int) -> str:
@@ -48,17 +120,77 @@ def _size(n: int) -> str:
         n /= 1024
 
 
-def render():
+def _sweep_label(record: dict) -> str:
+    varied = sweeps.varied(record)
+    what = " × ".join(varied) if varied else "seeds only"
+    return f"{record['name']} · {len(record.get('runs', []))} runs · {what} · {record.get('status', '?')}"
+
+
+def sweep_views():
+    from infoif.figures import SWEEP_MAX_GROUPS, sweep_band_figure, sweep_parcoords_figure
+
+    records = {r["id"]: r for r in s.sweeps()}
+    if not records:
+        return
+    st.subheader("Sweeps")
+    if st.session_state.get("compare_sweep") not in records:
+        st.session_state.pop("compare_sweep", None)
+    chosen = st.selectbox("Sweep", list(records), format_func=lambda i: _sweep_label(records[i]),
+                          key="compare_sweep")
+    record = records[chosen]
+    progress = s.sweep_progress(chosen)
+    if progress is not None:
+        if progress.status == "running":
+            st.progress(min(1.0, progress.fraction), text=progress.describe())
+        else:
+            st.caption(f"**{progress.status.capitalize()}** · {progress.describe()} · "
+                       f"{record.get('dataset_name', '')}, {record['epochs']:,} epochs each"
+                       + (" · on the Dask cluster" if record.get("cluster") else ""))
+        if progress.error:
+            st.warning(progress.error)
+    frame = s.sweep_results(chosen)
+    if frame is None or frame.empty:
+        st.info("This sweep has no runs left (they were deleted).")
+        return
+    metrics, default = sweeps.result_metrics(frame)
+    if not metrics or not frame[metrics].apply(pd.to_numeric, errors="coerce").notna().any().any():
+        st.info("No run of this sweep has finished an epoch yet: its results show here as they come.")
+        metric = None
+    else:
+        varied = sweeps.varied(record)
+        left, right = st.columns(2)
+        metric = left.selectbox("Metric", metrics, index=metrics.index(default), key="compare_sweep_metric")
+        colour = None
+        if len(varied) >= 2:
+            few = [v for v in varied if frame[v].nunique(dropna=False) <= SWEEP_MAX_GROUPS]
+            pick = right.selectbox("Colour by", ["nothing"] + few, key="compare_sweep_colour",
+                                   help=f"One line per value of another setting (settings with at most "
+                                        f"{SWEEP_MAX_GROUPS} values)")
+            colour = None if pick == "nothing" else pick
+        if not varied:
+            st.caption("This sweep varies only the seed: its spread is in the table below.")
+        cells = st.columns(2) if len(varied) > 1 else [st.container()]
+        for k, setting in enumerate(varied):
+            with cells[k % len(cells)]:
+                fig = sweep_band_figure(frame, setting, metric, colour if colour != setting else None)
+                _ui.chart(fig, f"compare_band_{setting}", f"{record['name']}_{metric}_by_{setting}.csv")
+        fig = sweep_parcoords_figure(frame, varied, metrics, metric)
+        _ui.chart(fig, "compare_parcoords")  # its data is the results table (and its CSV) below
+    st.dataframe(frame.drop(columns=["id"]), hide_index=True, key="compare_sweep_table")
+    st.download_button("Results (CSV)", data=lambda: frame.to_csv(index=False), file_name=f"{record['name']}.csv",
+                       mime="text/csv", key="compare_sweep_csv", on_click="ignore", type="tertiary",
+                       icon=":material/download:")
+
+
+def runs_views():
     from infoif.figures import compare_curves_figure, sweep_figure
 
-    done, total, sweep_status = s.sweep_progress()
-    if total:
-        st.progress(done / total, text=f"Sweep {sweep_status}: {done} of {total} runs")
     everything = s.runs()
     if not everything:
-        st.info("No runs yet: train a model, or start a sweep.")
+        if not s.sweeps():
+            st.info("No runs yet: train a model, or start a sweep.")
         return
-
+    st.subheader("Runs")
     f1, f2, f3, f4 = st.columns([1, 2, 1, 1])
     status = f1.selectbox("Status", ["any"] + [x for x in STATUSES if x != "idle"], key="compare_status")
     search = f2.text_input("Search (name, dataset, settings)", key="compare_search")
@@ -91,17 +223,26 @@ def render():
     if series:
         _ui.chart(compare_curves_figure(series, metric), "compare_curves", "compare_curves.csv")
 
-    same_data = [r for r in with_epochs if r.dataset_name == s.data_name and r.metrics]
+    # a sweep's runs have their own views above
+    same_data = [r for r in with_epochs if r.dataset_name == s.data_name and r.metrics and r.sweep is None]
     if len(same_data) >= 2:
         final_metric = headline_metric(same_data[-1].metrics)
         rows = [(r.spec.num_interfaces, r.metrics.get(final_metric, np.nan),
                  np.nan if r.mean_energy is None else r.mean_energy) for r in same_data]
         n, m, e = map(np.array, zip(*rows))
-        st.markdown(f"**Against num_interfaces** (runs on {s.data_name})")
-        _ui.chart(sweep_figure(n, m, e, final_metric), "compare_sweep", "sweep.csv")
+        st.markdown(f"**Against num_interfaces** (runs on {s.data_name}, not in a sweep)")
+        _ui.chart(sweep_figure(n, m, e, final_metric), "compare_sweep_n", "sweep.csv")
+
+
+def render():
+    sweep_views()
+    runs_views()
 
 
 _ui.live(render, s)
+
+
+# ---------------------------------------------------------------- delete
 
 
 def _delete_run():

@@ -348,23 +348,34 @@ def test_link_settings_are_applied_and_bad_ones_explained(service):
     assert at.query_params["n"] in ("7", ["7"]) and at.query_params["act"] in ("relu", ["relu"])
 
 
-def test_compare_page_sweep_runs_and_can_be_cancelled(at):
+def test_compare_page_sweep_runs_to_the_end_and_shows_its_results(at):
+    """A small sweep through the training service (tests/app/test_compare_sweeps.py: the builder's
+    checks, the views in detail, and cancel)."""
+    import numpy as np
+
     at.switch_page("pages/compare.py")
     at.run()
-    at.text_input(key="compare_values").set_value("1, 2").run()
-    at.number_input(key="compare_epochs").set_value(3).run()
+    at.text_input(key="compare_grid_num_interfaces").set_value("1, 2").run()
+    at.number_input(key="compare_seeds").set_value(2).run()
+    at.number_input(key="compare_epochs").set_value(5).run()
     at.button(key="compare_start").click().run()
     assert not at.exception, at.exception
     s = session(at)
-    wait_for(lambda: s.sweep_progress()[2] == "finished", what="the sweep")
+    wait_for(lambda: s.sweep_progress().status == "finished", what="the sweep")
     at.run()
     assert not at.exception, at.exception
+    assert s.sweep_progress().finished == 4 and {r.epochs for r in s.runs()} == {5}
+    assert {(r.spec.num_interfaces, r.seed) for r in s.runs()} == {(1, 0), (1, 1), (2, 0), (2, 1)}
     figs = figures(at)
-    assert len(figs) >= 2  # overlaid curves + against num_interfaces
-    # bad sweep input
-    at.text_input(key="compare_values").set_value("one, two").run()
-    at.button(key="compare_start").click().run()
-    assert any("whole numbers" in e.value for e in at.error)
+    band = next(f for f in figs if "against num_interfaces" in f["layout"]["title"]["text"])
+    mean = next(t for t in band["data"] if t.get("mode") == "lines+markers")
+    finals = {n: [r.metrics[mean["name"]] for r in s.runs() if r.spec.num_interfaces == n] for n in (1, 2)}
+    np.testing.assert_allclose(values(mean, "y"), [np.mean(finals[1]), np.mean(finals[2])], rtol=1e-6)
+    assert list(mean["text"]) == ["n=2", "n=2"]
+    assert any(f["data"] and f["data"][0]["type"] == "parcoords" for f in figs)
+    assert any(f["layout"]["title"]["text"] == "val_loss across runs" for f in figs)  # overlays, as before
+    table = next(d.value for d in at.dataframe if "worker" in d.value.columns)
+    assert len(table) == 4 and set(table["status"]) == {"finished"}
 
 
 def test_estimator_settings_apply_to_the_next_run(at):
