@@ -283,9 +283,12 @@ def _sweep(args, parser) -> int:
 
     try:  # the grid first: a bad one is refused before anything is read or made
         plan = sweeps.parse_plan(args.grid, seeds=args.seeds, epochs=args.epochs, base_seed=args.seed)
+    except sweeps.SweepError as exc:
+        parser.error(f"argument --grid: {exc}")
+    try:
         cluster = sweeps.cluster_address(args.cluster)
     except sweeps.SweepError as exc:
-        parser.error(f"argument --grid: {exc}" if "cluster" not in str(exc) else f"argument --cluster: {exc}")
+        parser.error(f"argument --cluster: {exc}")
     store, spec, ref, name, workspace, opened = _setup(args, parser)
     try:
         record = sweeps.create(store, workspace, plan, spec, ref, name, args.batch_size,

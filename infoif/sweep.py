@@ -161,8 +161,7 @@ class SweepPlan:
 def make_plan(grid: Mapping[str, Sequence] | Sequence[str], seeds: int | Sequence[int] = 1, epochs: int = 100,
               base_seed: int = 0) -> SweepPlan:
     """A checked plan. `seeds` is a count (seeds base_seed, base_seed+1, ...) or the seeds themselves."""
-    grid = parse_grid(grid) if not (isinstance(grid, Mapping) and all(isinstance(v, tuple) for v in grid.values())) \
-        else {k: parse_values(k, v) for k, v in grid.items()}
+    grid = parse_grid(grid)
     if isinstance(seeds, bool) or not (isinstance(seeds, int) or isinstance(seeds, (list, tuple))):
         raise SweepError(f"seeds must be a number of seeds or a list of seeds. Received: seeds={seeds!r}")
     if isinstance(seeds, int):
