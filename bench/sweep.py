@@ -10,7 +10,8 @@
    medians. Target: parallel <= 0.6x sequential.
 2. The dashboard while a sweep runs: an Interfaces page rerun (AppTest, the
    page script only), with the service idle and with a sweep training on every
-   worker slot, side by side. Target: <= 300 ms while sweeping.
+   worker (a sweep takes one slot per worker), side by side. Target: <= 300 ms
+   while sweeping.
 3. A 200-run sweep's Compare page (results written into the store, no
    training): one full draw under AppTest. Target: < 1 s.
 """
@@ -107,7 +108,7 @@ def main() -> int:
         while s.status().status != "finished":
             time.sleep(0.05)
 
-    print("2. Interfaces page rerun (AppTest), idle service vs a sweep training on every slot")
+    print("2. Interfaces page rerun (AppTest), idle service vs a sweep training on every worker")
     idle = page_seconds("pages/interfaces.py", 15, trained)
     store = service.store
     from infoif.spec import ModelSpec
@@ -118,7 +119,7 @@ def main() -> int:
     def trained_then_sweeping(s):
         trained(s)  # the page's own run first: the sweep then takes every worker slot
         sweep.launch(store, service, record["id"])
-        while sum(store.run_info(r).status == "running" for r in record["runs"]) < 4:
+        while sum(store.run_info(r).status == "running" for r in record["runs"]) < service.n_workers:
             time.sleep(0.1)
         time.sleep(3)
 

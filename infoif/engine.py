@@ -76,6 +76,9 @@ class Engine:
         self._tracer: threading.Thread | None = None
         self.trace_error: str | None = None
         self._parts = None
+        # the optimizer's state before any step (its slots and iteration count), for `reset`
+        model.optimizer.build(model.trainable_variables)
+        self._initial_optimizer = [np.array(v.numpy()) for v in _state_variables(model)[len(model.weights):]]
 
     @property
     def _prepared(self) -> bool:
@@ -201,6 +204,11 @@ class Engine:
         self._run_epochs = fn
         self._fused.set()
 
+    @property
+    def tracing(self) -> bool:
+        """Whether the fused path is being traced in the background now."""
+        return self._tracer is not None and self._tracer.is_alive()
+
     def trace_fused_in_background(self, also=None) -> None:
         """Calls `also()` if given (say, tracing the probe), then traces the fused path, in a
         thread of its own (once); the chunked path must be traced already (everything Keras
@@ -216,12 +224,26 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - the chunked path goes on; say why
                 self.trace_error = f"{type(exc).__name__}: {exc}"
                 logging.getLogger("infoif.engine").exception("Tracing the fused path failed")
+
+        self._tracer = self.in_background(trace, "infoif-trace")
+
+    @staticmethod
+    def in_background(fn, name: str) -> threading.Thread:
+        """Runs `fn()` in a daemon thread that the process waits for before it exits (a thread
+        inside TensorFlow's C++ must not be torn down)."""
+
+        def run():
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - a background nicety: log it, training goes on
+                logging.getLogger("infoif.engine").exception("%s failed", name)
             finally:
                 _TRACERS.discard(threading.current_thread())
 
-        self._tracer = threading.Thread(target=trace, name="infoif-trace", daemon=True)
-        _TRACERS.add(self._tracer)
-        self._tracer.start()
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        _TRACERS.add(thread)
+        thread.start()
+        return thread
 
     def wait_traced(self, timeout: float | None = None) -> bool:
         """Waits for the background tracing (if any); True when the fused path is ready."""
@@ -273,6 +295,12 @@ class Engine:
         self.model.optimizer.build(self.model.trainable_variables)  # no-op once built
         source = self._saved if (self._prepared and self.mid_epoch) else _state_variables(self.model)
         return [np.array(v.numpy()) for v in source]
+
+    def reset(self, weights: list[np.ndarray]) -> None:
+        """A fresh start on the same compiled functions: these initial weights, and the optimizer
+        as new (its learning rate is the caller's to set)."""
+        self.mid_epoch = False
+        self.load_state(list(weights) + self._initial_optimizer)
 
     def load_state(self, arrays: list[np.ndarray]) -> None:
         """Sets weights and optimizer state from `state()`'s output (before or after `prepare`)."""

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from infoif.control import ACTIVE, check_batch_size, check_epochs, check_learning_rate
@@ -49,6 +50,9 @@ log = logging.getLogger("infoif.service")
 ROOT = Path(__file__).resolve().parent.parent
 MAX_FAILED_STARTS = 4  # workers dying before they are ready, in a row, before the service gives up
 VERB_TIMEOUT = 10.0  # a pause or stop waits this long for its worker (which may be tracing a model)
+QUEUE_LOOKAHEAD = 16  # a free slot may take a queued run this far down the line (one whose model is there)
+RECENT_SIGNATURES = 8  # model signatures remembered per worker (it keeps infoif.worker.MAX_RETIRED models)
+MAX_SIGNATURES = 4096  # run signatures cached
 
 
 class ServiceError(RuntimeError):
@@ -103,6 +107,9 @@ class _Worker:
         self.ready = threading.Event()
         self.alive = True
         self.running: set[str] = set()  # runs training here (their slots)
+        # model signatures of the runs started here lately, newest last: a queued run of one of these
+        # graphs goes here when a slot frees, to take over a model done with (infoif.worker)
+        self.recent: OrderedDict = OrderedDict()
         self._ids = itertools.count(1)
         self._replies: dict[int, _Reply] = {}
         self._send_lock = threading.Lock()
@@ -187,6 +194,7 @@ class Service:
         self._settings: dict[str, dict] = {}  # learning rate / batch size for a run not loaded anywhere
         self._budgeted: dict[str, bool] = {}
         self._warm: dict[str, _Worker] = {}  # fresh-run settings key -> the worker that built it
+        self._signatures: OrderedDict = OrderedDict()  # run id -> (model signature, in a sweep): started or queued
         self._seen: dict[str, float] = {}
         self._names = itertools.count()
         self._started = False
@@ -380,6 +388,7 @@ class Service:
             self._queue = [q for q in self._queue if q[0] != run_id]
             worker = self._where.pop(run_id, None)
             self._settings.pop(run_id, None)
+            self._signatures.pop(run_id, None)
             if worker is not None:
                 worker.running.discard(run_id)
         if worker is not None and worker.alive:
@@ -393,21 +402,67 @@ class Service:
 
     # ------------------------------------------------------------ internals
 
-    def _free_worker(self, prefer: _Worker | None) -> _Worker | None:
+    def _free_worker(self, prefer: _Worker | None, run_id: str | None = None) -> _Worker | None:
+        """A worker with a slot (for `run_id`, if given: see `_may_take`), `prefer` if it has one."""
         alive = [w for w in self._workers if w.alive]
-        if prefer is not None and prefer.alive and len(prefer.running) < self.slots:
+        if prefer is not None and prefer.alive and len(prefer.running) < self.slots \
+                and (run_id is None or self._may_take(prefer, run_id)):
             return prefer
-        free = [w for w in alive if len(w.running) < self.slots]
+        free = [w for w in alive if len(w.running) < self.slots and (run_id is None or self._may_take(w, run_id))]
         if not free:
             return None
         return min(free, key=lambda w: (len(w.running), not w.ready.is_set()))
 
-    def _start(self, run_id: str, verb: str, kwargs: dict, wait: float | None) -> dict:
+    def _facts(self, run_id: str) -> tuple[str | None, bool]:
+        """The run's `model_signature` (None if unreadable) and whether it belongs to a sweep; read once."""
+        if run_id not in self._signatures:
+            from infoif.store import StoreError, model_signature
+
+            try:
+                s, info = self.store.run_settings(run_id), self.store.run_info(run_id)
+                self._signatures[run_id] = (model_signature(s["spec"], s["dataset"], info.workspace),
+                                            info.sweep is not None)
+            except (KeyError, StoreError, TypeError):
+                self._signatures[run_id] = (None, False)
+            while len(self._signatures) > MAX_SIGNATURES:
+                self._signatures.popitem(last=False)
+        return self._signatures[run_id]
+
+    def _signature(self, run_id: str) -> str | None:
+        return self._facts(run_id)[0]
+
+    def _may_take(self, worker: _Worker, run_id: str) -> bool:
+        """Whether `worker` has a slot for the run: a free one, and, for a sweep's run, none of its
+        slots taken by a sweep already. A sweep thus trains one run per worker (per core): two on
+        one worker only share it (and on a 2-core machine took 0.73x longer in all, bench/sweep.py),
+        and the worker's other slots stay free for someone pressing Train."""
+        if not worker.alive or len(worker.running) >= self.slots:
+            return False
+        return not self._facts(run_id)[1] or not any(self._facts(r)[1] for r in worker.running)
+
+    def _pick(self) -> tuple[_Worker, int] | None:
+        """A free slot and the queued run it takes: on the least busy worker that can take one, the
+        first queued run of a graph the worker ran lately (it keeps those models, so the run starts
+        without tracing), else the first in line it may take. Looks only a little way down the
+        queue for a match, so no run waits long behind later ones."""
+        workers = sorted((w for w in self._workers if w.alive and len(w.running) < self.slots),
+                         key=lambda w: (len(w.running), not w.ready.is_set()))
+        for worker in workers:
+            takes = [i for i, (run_id, _, _) in enumerate(self._queue) if self._may_take(worker, run_id)]
+            if takes:
+                match = next((i for i in takes[:QUEUE_LOOKAHEAD] if self._signature(self._queue[i][0]) in worker.recent),
+                             takes[0])
+                return worker, match
+        return None
+
+    def _start(self, run_id: str, verb: str, kwargs: dict, wait: float | None,
+               prefer: _Worker | None = None) -> dict:
         if self._closed:
             raise ServiceError("The training service is shutting down; start the server again.")
         if self.broken:
             raise ServiceError(self.broken)
         self.touch(run_id)
+        signature = self._signature(run_id)
         with self._lock:
             holder = self._where.get(run_id)
             if holder is not None and not holder.alive:
@@ -418,7 +473,7 @@ class Service:
             if holder is not None and (run_id in holder.running or verb == "step"):
                 target = holder  # already training there (a new budget), or one quick epoch
             else:
-                target = self._free_worker(holder)
+                target = self._free_worker(holder if holder is not None else prefer, run_id)
             if target is None:
                 self._queue = [q for q in self._queue if q[0] != run_id] + [(run_id, verb, kwargs)]
                 position = len(self._queue)
@@ -429,6 +484,11 @@ class Service:
                 target.running.add(run_id)  # the slot is taken now, not when the worker answers
             previous = holder if holder is not None and holder is not target else None
             self._where[run_id] = target
+            if signature is not None:
+                target.recent[signature] = True
+                target.recent.move_to_end(signature)
+                while len(target.recent) > RECENT_SIGNATURES:
+                    target.recent.popitem(last=False)
             settings = self._settings.pop(run_id, {})
         if previous is not None:
             try:
@@ -539,13 +599,15 @@ class Service:
         """Starts queued runs as slots free up."""
         while True:
             with self._lock:
-                while not self._closed and not (self._queue and self._free_worker(None) is not None):
+                picked = None
+                while not self._closed and not (self._queue and (picked := self._pick()) is not None):
                     self._wake.wait(1.0)
                 if self._closed:
                     return
-                run_id, verb, kwargs = self._queue.pop(0)
+                free, index = picked
+                run_id, verb, kwargs = self._queue.pop(index)
             try:
-                self._start(run_id, verb, kwargs, wait=None)
+                self._start(run_id, verb, kwargs, wait=None, prefer=free)
             except ServiceError as exc:
                 log.warning("Could not start queued run %s: %s", run_id, exc)
 

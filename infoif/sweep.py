@@ -24,6 +24,7 @@ continue from their checkpoints.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import threading
@@ -31,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from infoif.constants import DASK_ENV, MAX_SEED, MAX_SWEEP_RUNS, MAX_SWEEP_SEEDS, SWEEP_SETTINGS
+from infoif.constants import DASK_ENV, MAX_SEED, MAX_SWEEP_RUNS, MAX_SWEEP_SEEDS, NOT_IN_GRAPH, SWEEP_SETTINGS
 from infoif.control import ACTIVE, check_batch_size, check_epochs
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 
@@ -281,7 +282,7 @@ def launch(store, service, sweep_id: str) -> dict:
             if running is None or not running.alive:
                 _coordinators[sweep_id] = DaskSweep(store, sweep_id, record["cluster"]).start()
         return record
-    for run_id in record["runs"]:
+    for run_id in launch_order(record):
         try:
             info = store.run_info(run_id)
         except KeyError:
@@ -292,6 +293,30 @@ def launch(store, service, sweep_id: str) -> dict:
         if left:
             service.train(run_id, left, wait=None)
     return record
+
+
+def same_graph_runs(record: dict, run_id: str) -> int:
+    """How many other runs of the sweep have the run's model graph (they differ in seed, learning
+    rate or batch size only), so can take its compiled model over (infoif.worker)."""
+    points = record.get("points") or []
+    try:
+        point = points[record["runs"].index(run_id)]
+    except (ValueError, IndexError):
+        return 0
+    graph = {k: v for k, v in point.items() if k not in NOT_IN_GRAPH}
+    return sum({k: v for k, v in p.items() if k not in NOT_IN_GRAPH} == graph for p in points) - 1
+
+
+def launch_order(record: dict) -> list[str]:
+    """The sweep's runs with the seeds outermost (every setting's first seed, then every second
+    seed, ...): the first runs the workers get are different models, and each next seed of a
+    setting finds a model of its graph done with, on the worker that ran it (infoif.service)."""
+    groups: dict[str, list[str]] = {}
+    for run_id, point in zip(record["runs"], record.get("points") or [{}] * len(record["runs"])):
+        key = json.dumps({k: v for k, v in point.items() if k != "seed"}, sort_keys=True, default=str)
+        groups.setdefault(key, []).append(run_id)
+    depth = max((len(g) for g in groups.values()), default=0)
+    return [g[i] for i in range(depth) for g in groups.values() if i < len(g)]
 
 
 def cancel(store, service, sweep_id: str) -> dict:

@@ -35,6 +35,7 @@ __all__ = ["main", "Worker"]
 
 MAX_RESIDENT = 8  # runs kept loaded per worker; beyond that the least recently used idle one is unloaded
 MAX_WARM = 3  # fresh models built (and traced) ahead of a Train click, per worker
+MAX_RETIRED = 4  # models of runs done with, kept per worker for the next run of the same graph
 
 
 class _Lines:
@@ -82,6 +83,9 @@ class Worker:
         # Train click that follows finds its model built and its chunked path traced.
         self.warm: OrderedDict = OrderedDict()  # settings key -> Runner without a run
         self._warm_lock = threading.Lock()
+        # Models of runs done with (unloaded), by `model_signature`, least recently used first: a new
+        # run of the same graph (a sweep's next seed, Reset) takes one over instead of tracing its own.
+        self.retired: OrderedDict = OrderedDict()
         self._to_load: queue.Queue = queue.Queue()
         self._loaded: queue.Queue = queue.Queue()
         self._loader_thread = threading.Thread(target=self._loader, name="infoif-worker-loader", daemon=True)
@@ -232,16 +236,40 @@ class Worker:
 
     # ------------------------------------------------------------ runs
 
-    def _build(self, settings: dict, **kwargs):
+    def _build(self, settings: dict, workspace: str | None = None, **kwargs):
+        """A runner for these settings: on a retired model of the same graph when this worker has
+        one for the workspace, else on a new model."""
         from infoif.probes import ProbeConfig
         from infoif.runner import Runner
         from infoif.spec import ModelSpec
+        from infoif.store import model_signature
 
         opened = self.store.dataset(settings["dataset"])
         frame, dataset = opened.frame, opened.dataset
-        return Runner(ModelSpec.from_dict(settings["spec"]), dataset, seed=settings["seed"],
-                      batch_size=min(settings["batch_size"], len(dataset.x_train)),
-                      probe_config=ProbeConfig(**settings["probe_config"]), frame=frame, **kwargs)
+        signature = model_signature(settings["spec"], settings["dataset"], workspace) if workspace else None
+        reuse = self._take_retired(signature, dataset) if signature else None
+        runner = Runner(ModelSpec.from_dict(settings["spec"]), dataset, seed=settings["seed"],
+                        batch_size=min(settings["batch_size"], len(dataset.x_train)),
+                        probe_config=ProbeConfig(**settings["probe_config"]), frame=frame, reuse=reuse, **kwargs)
+        runner.signature = signature
+        return runner
+
+    def _take_retired(self, signature: str, dataset):
+        with self._warm_lock:
+            kept = self.retired.pop(signature, None)
+        # the same data object too (the store's cache): the compiled functions hold its arrays
+        return kept if kept is not None and kept.dataset is dataset else None
+
+    def _retire(self, runner) -> None:
+        """Keeps a runner done with for the next run of its graph (bounded; the oldest goes)."""
+        signature = getattr(runner, "signature", None)
+        if signature is None or runner.engine is None or not runner.engine.ready:
+            return
+        with self._warm_lock:
+            self.retired[signature] = runner
+            self.retired.move_to_end(signature)
+            while len(self.retired) > MAX_RETIRED:
+                self.retired.popitem(last=False)
 
     def _prewarm(self, settings: dict) -> None:
         """Builds a fresh runner for these settings and traces its chunked path (in the loader)."""
@@ -285,15 +313,35 @@ class Worker:
         if checkpoint is None and not info.epochs and info.status == "idle":
             runner = self._take_warm(settings)
             if runner is not None:
+                from infoif.store import model_signature
+
                 runner.sink, runner.name = sink, info.name
+                runner.signature = model_signature(settings["spec"], settings["dataset"], info.workspace)
+                self._sweep_hints(runner, info)
                 return runner
         lost = checkpoint is not None and info.status in ("interrupted", "failed")
-        runner = self._build(settings, sink=sink, checkpoint=checkpoint, history=history, name=info.name, gap=lost)
+        runner = self._build(settings, info.workspace, sink=sink, checkpoint=checkpoint, history=history,
+                             name=info.name, gap=lost)
+        self._sweep_hints(runner, info)
         if info.status in ("paused", "stopped", "finished", "interrupted", "failed"):
             runner.control.status, runner.control.error = info.status, info.error
         if checkpoint is not None or info.epochs:
             sink.resync(runner)  # the files end where the checkpoint does
         return runner
+
+    def _sweep_hints(self, runner, info) -> None:
+        """A sweep's run: unloaded once it ends (nobody watches it; its model goes to the next run
+        of its graph), and told how many epochs later runs will train on its model."""
+        runner.done_when_ended = info.sweep is not None
+        if info.sweep is None:
+            return
+        from infoif import sweep
+
+        try:
+            record = self.store.sweep(info.sweep)
+        except (KeyError, OSError, ValueError):
+            return
+        runner.epochs_to_come = sweep.same_graph_runs(record, info.id) * int(record.get("epochs") or 0)
 
     def unload(self, run_id: str) -> None:
         self._raw.pop(run_id, None)
@@ -301,6 +349,15 @@ class Worker:
         if runner is not None:
             runner.settle()
             runner.sink.close(runner)
+            self._retire(runner)
+
+    def unload_ended(self) -> None:
+        """Unloads the sweep runs that ended (and were reported): their models serve the next runs.
+        A run the dashboard shows stays loaded, for its downloads and predictions."""
+        for run_id, runner in list(self.runners.items()):
+            if (getattr(runner, "done_when_ended", False) and runner.status in ("finished", "failed", "stopped")
+                    and self._reported.get(run_id, (None,))[0] == runner.status):
+                self.unload(run_id)
 
     def _evict(self):
         idle = [rid for rid, r in self.runners.items() if not r.control.wants_work]
@@ -362,6 +419,7 @@ class Worker:
             if picked is not None:
                 picked[1].advance()
             self.report()
+            self.unload_ended()
 
 
 def _op(line: bytes) -> str | None:

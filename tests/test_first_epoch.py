@@ -51,6 +51,7 @@ def test_a_run_that_switches_paths_has_the_history_of_one_that_does_not(circle):
     ds, frame = circle
     switching = Runner(SPEC, ds, seed=2, frame=frame)
     train(switching, 3)
+    switching.trace_rest()  # 3 epochs alone would not repay tracing the fused path
     assert switching.engine.wait_traced(120), switching.engine.trace_error
     train(switching, 27)  # now on the fused path
     assert switching._epochs_per_call > 1
@@ -95,3 +96,76 @@ def test_the_dashboard_asks_for_the_next_model_ahead(service):
     s.train()
     run = s.current_run()
     assert run.spec.num_interfaces == 11
+
+
+def test_a_short_budget_does_not_pay_for_the_fused_path_but_a_long_one_does(circle):
+    """Tracing the fused path costs a core for a second or so: a run that ends sooner than that
+    would repay it (a sweep's 100 epochs on small data) skips it, and still gets its probe
+    compiled; a run until stopped (or whose budget grows) gets it."""
+    ds, frame = circle
+    short = Runner(SPEC, ds, seed=1, frame=frame)
+    train(short, 5)
+    assert short._probe_tracer is not None, "the compiled probe is worth it at once"
+    short._probe_tracer.join(120)
+    assert short.probe.traced(short.x_probe.shape)
+    assert not short.engine.fused_ready and not short.engine.tracing and short.engine._tracer is None
+    short.command("train", epochs=None)  # until stopped: now it pays
+    assert short.advance()
+    assert short.engine.wait_traced(120), short.engine.trace_error
+    while short.epoch < 40:
+        short.advance()
+    assert short._epochs_per_call > 1, "on the fused path now"
+    short.command("stop")
+    sweep_seed = Runner(SPEC, ds, seed=2, frame=frame)
+    sweep_seed.epochs_to_come = 3 * 1000  # later runs of a sweep will train on this model
+    train(sweep_seed, 5)
+    assert sweep_seed.engine.wait_traced(120), "traced for the runs that follow"
+
+
+def test_a_run_on_a_reused_model_has_the_history_of_a_fresh_one(circle):
+    """The next run of the same graph (a sweep's next seed) takes over a model done with: its own
+    initial weights and a new optimizer, the compiled functions kept; same numbers as a fresh model."""
+    ds, frame = circle
+    done = Runner(SPEC, ds, seed=3, frame=frame)
+    train(done, 12)
+    done.trace_rest()
+    assert done.engine.wait_traced(120)
+    model, engine = done.model, done.engine
+    reused = Runner(SPEC.replace(learning_rate=0.02), ds, seed=8, frame=frame, reuse=done)
+    assert reused.model is model and reused.engine is engine and done.model is None
+    assert reused.engine.ready and reused.engine.fused_ready, "nothing to trace"
+    fresh = Runner(SPEC.replace(learning_rate=0.02), ds, seed=8, frame=frame)
+    for x, y in zip(reused.engine.state(), fresh.engine.state()):
+        np.testing.assert_array_equal(x, y)  # seed 8's weights, a new optimizer (iterations 0)
+    a, b = train(reused, 20), train(fresh, 20)
+    np.testing.assert_allclose(losses(a), losses(b), rtol=1e-4)
+    assert a[0].metrics["lr"] == b[0].metrics["lr"] == 0.02
+    with pytest.raises(ValueError, match="same settings and data"):
+        Runner(SPEC.replace(num_interfaces=5), ds, seed=1, frame=frame, reuse=reused)
+
+
+def test_a_worker_reuses_models_within_a_workspace_only_and_keeps_few(service):
+    import infoif.worker as worker_module
+    from infoif.store import Store
+
+    store = Store(service.store.home)
+    worker = worker_module.Worker(store.home, "test", io.BytesIO())
+    ws, other_ws = store.create_workspace(), store.create_workspace()
+    first = store.create_run(ws, SPEC, CIRCLE, "Circle", seed=0)
+    runner = worker.load(first.id)
+    runner.engine.prepare()
+    worker.runners[first.id] = runner
+    model = runner.model
+    worker.unload(first.id)
+    assert len(worker.retired) == 1
+    elsewhere = worker.load(store.create_run(other_ws, SPEC, CIRCLE, "Circle", seed=1).id)
+    assert elsewhere.model is not model, "never another workspace's model"
+    next_seed = worker.load(store.create_run(ws, SPEC, CIRCLE, "Circle", seed=1).id)
+    assert next_seed.model is model and not worker.retired, "the same graph in the same workspace: reused"
+    for n in range(1, 8):  # the retired models are bounded
+        info = store.create_run(ws, SPEC.replace(num_interfaces=n), CIRCLE, "Circle")
+        r = worker.load(info.id)
+        r.engine.prepare()
+        worker.runners[info.id] = r
+        worker.unload(info.id)
+    assert len(worker.retired) == worker_module.MAX_RETIRED

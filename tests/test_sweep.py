@@ -33,6 +33,71 @@ def test_a_grid_from_the_command_line_expands_seeds_innermost():
     assert len({tuple(sorted(p.items())) for p in points}) == 8
 
 
+def test_runs_launch_seeds_outermost_so_each_next_seed_can_reuse_a_model():
+    plan = sweep.make_plan({"num_interfaces": "1,2,4"}, seeds=3)
+    points = plan.points()
+    record = {"runs": [f"r{i}" for i in range(len(points))], "points": points}
+    order = sweep.launch_order(record)
+    assert sorted(order) == sorted(record["runs"])
+    by_id = dict(zip(record["runs"], points))
+    assert [(by_id[r]["num_interfaces"], by_id[r]["seed"]) for r in order] == [
+        (1, 0), (2, 0), (4, 0), (1, 1), (2, 1), (4, 1), (1, 2), (2, 2), (4, 2)]
+    assert sweep.launch_order({"runs": ["a", "b"]}) == ["a", "b"], "a record without points keeps its order"
+
+
+def test_runs_that_differ_in_seed_learning_rate_or_batch_size_share_a_graph():
+    plan = sweep.make_plan({"num_interfaces": "1,2", "learning_rate": "0.01,0.1", "batch_size": "16,32"}, seeds=3)
+    points = plan.points()
+    record = {"runs": [f"r{i}" for i in range(len(points))], "points": points}
+    assert sweep.same_graph_runs(record, "r0") == 2 * 2 * 3 - 1
+    assert sweep.same_graph_runs(record, "nope") == 0
+    plan = sweep.make_plan({"num_interfaces": "1,2", "activation": "tanh,relu"}, seeds=4)
+    record = {"runs": [f"r{i}" for i in range(plan.size)], "points": plan.points()}
+    assert sweep.same_graph_runs(record, "r5") == 3, "the other seeds only"
+
+
+def test_a_free_slot_takes_a_queued_run_whose_model_its_worker_keeps(tmp_path):
+    """The service's dispatcher: a queued run of a graph the freed worker ran lately goes first
+    (that worker keeps the model, so the run starts without tracing); otherwise first come, first
+    served; a model is matched within its workspace only; a worker trains one sweep run at a time."""
+    import threading
+    from collections import OrderedDict
+    from types import SimpleNamespace
+
+    from infoif.service import QUEUE_LOOKAHEAD, Service
+
+    svc = Service(tmp_path, workers=1, slots=2)  # never started: no processes
+    ws, other = svc.store.create_workspace(), svc.store.create_workspace()
+    runs = [svc.store.create_run(ws, ModelSpec(num_interfaces=n, learning_rate=lr), CIRCLE, "Circle", seed=s).id
+            for n, lr in ((1, 0.01), (2, 0.1)) for s in (0, 1)]
+    ready = threading.Event()
+    ready.set()
+    worker = SimpleNamespace(alive=True, running=set(), recent=OrderedDict(), ready=ready)
+    svc._workers = [worker]
+    svc._queue = [(r, "train", {}) for r in runs]
+    assert svc._pick() == (worker, 0), "nothing matches: first in line"
+    worker.recent[svc._signature(runs[2])] = True
+    assert svc._pick() == (worker, 2)
+    twin = svc.store.create_run(ws, ModelSpec(num_interfaces=2, learning_rate=0.5), CIRCLE, "Circle", seed=9).id
+    assert svc._signature(twin) == svc._signature(runs[2]), "the learning rate is not part of the graph"
+    elsewhere = svc.store.create_run(other, ModelSpec(num_interfaces=2, learning_rate=0.1), CIRCLE, "Circle").id
+    svc._queue = [(runs[0], "train", {}), (elsewhere, "train", {})]
+    assert svc._pick() == (worker, 0), "another workspace's run never matches this one's model"
+    svc._queue = [(runs[0], "train", {})] * QUEUE_LOOKAHEAD + [(runs[2], "train", {})]
+    assert svc._pick() == (worker, 0), "it looks only a little way down the line"
+
+    plan = sweep.make_plan({"num_interfaces": "3"}, seeds=2)
+    record = sweep.create(svc.store, ws, plan, ModelSpec(), CIRCLE, "Circle", 32)
+    first, second = record["runs"]
+    svc._queue = [(second, "train", {}), (runs[0], "train", {})]
+    worker.running = {first}
+    assert svc._pick() == (worker, 1), "one sweep run per worker: its other slot is for someone pressing Train"
+    assert svc._free_worker(None, second) is None and svc._free_worker(None, runs[0]) is worker
+    worker.running = {runs[1], runs[3]}
+    assert svc._pick() is None, "no free slot"
+
+
+
 def test_values_are_typed_checked_and_deduplicated():
     assert sweep.parse_values("units", "4, none, 4") == (4, None)
     assert sweep.parse_values("leak", [0, 0.5]) == (0.0, 0.5)

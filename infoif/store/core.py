@@ -26,7 +26,7 @@ from infoif.store.reader import RunReader
 from infoif.store.records import load_checkpoint
 from infoif.store.writer import RunWriter, WriterThread
 
-__all__ = ["Store", "RunInfo", "Opened", "STALE_SECONDS", "fresh_run_key"]
+__all__ = ["Store", "RunInfo", "Opened", "STALE_SECONDS", "fresh_run_key", "model_signature"]
 
 STALE_SECONDS = 15.0  # an active run whose writer has been silent this long was interrupted
 
@@ -36,6 +36,16 @@ def fresh_run_key(spec: dict, dataset: dict, seed: int, batch_size: int, probe_c
     same, so a worker can build (and trace) one before it is asked for (see infoif.service)."""
     return dumps({"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
                   "probe_config": probe_config}, sort_keys=True)
+
+
+def model_signature(spec: dict, dataset: dict, workspace: str) -> str:
+    """What a run's compiled functions depend on: the spec but its learning rate (a variable),
+    the data (captured in them), and the workspace (a model is never handed to another user).
+    Runs with the same signature can train on one compiled model in turn (infoif.worker)."""
+    from infoif.constants import NOT_IN_GRAPH
+
+    spec = {k: v for k, v in spec.items() if k not in NOT_IN_GRAPH}
+    return dumps({"spec": spec, "dataset": dataset, "workspace": workspace}, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ class RunWriter:
         self._thinned = Thinned()
         self._rewrite = False
         self._last_model = 0.0
+        self._model_epoch = -1  # the epoch whose model was written last
         self._setup_written = False
         self.budget_end: int | None = None
 
@@ -114,9 +115,9 @@ class RunWriter:
         if not self._setup_written:
             setup, self._setup_written = runner.probe_setup.to_flat(), True
         if model and (final or now - self._last_model >= MODEL_SECONDS) and runner.epoch \
-                and not runner.engine.mid_epoch:
-            model_bytes = runner.export_model()
-            self._last_model = now
+                and not runner.engine.mid_epoch and runner.epoch != self._model_epoch:
+            model_bytes = runner.export_model()  # once per epoch: a run that ends is settled twice or more
+            self._last_model, self._model_epoch = now, runner.epoch
         self.thread.submit(lambda: self._write(snapshots, thinned, all_snapshots, checkpoint, summary, model_bytes,
                                                setup), wait=wait)
 
