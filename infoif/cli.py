@@ -378,10 +378,27 @@ def _progress(trainer, epochs: int, seconds: float) -> str:
             f"{metric} {latest.metrics[metric]:.4f} · {seconds:.1f} s")
 
 
+def _glue_values(parser, argv: list[str]) -> list[str]:
+    """`--workspace -x...` as `--workspace=-x...`: a workspace id made before ids stopped starting
+    with "-" would otherwise read as an option ("expected one argument")."""
+    options = {o for sub in parser._subparsers._group_actions[0].choices.values()  # noqa: SLF001
+               for o in sub._option_string_actions}  # noqa: SLF001
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--workspace" and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and argv[i + 1] not in options:
+            out.append(f"--workspace={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_values(parser, sys.argv[1:] if argv is None else list(argv)))
     command = {"runs": _runs, "train": _train, "sweep": _sweep}[args.command]
     sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001 - its own messages
     try:

@@ -61,6 +61,28 @@ def test_train_into_a_chosen_workspace(tmp_path):
     assert [r.workspace for r in store.runs()] == [ws]
 
 
+def test_a_workspace_id_that_starts_with_a_dash_is_still_an_argument(tmp_path, monkeypatch):
+    """Ids made before new ids stopped starting with "-" (1 in 64 did) read as options to argparse."""
+    import infoif.store.core as core
+
+    monkeypatch.setattr(core, "new_id", lambda: "-dash" + "x" * 27)
+    store = Store(tmp_path / "home")
+    ws = store.create_workspace()
+    assert ws.startswith("-")
+    out = infoif("train", "--data", "Gaussian", "--epochs", "2", "--workspace", ws, "--quiet", home=store.home)
+    assert out.returncode == 0, out.stderr[-2000:]
+    listed = infoif("runs", "--workspace", ws, home=store.home)
+    assert listed.returncode == 0 and "Gaussian" in listed.stdout, listed.stderr[-2000:]
+
+
+def test_new_ids_never_start_with_a_dash(monkeypatch):
+    from infoif.store import files
+
+    draws = iter(["-first", "-second", "third"])
+    monkeypatch.setattr(files.secrets, "token_urlsafe", lambda n: next(draws))
+    assert files.new_id() == "third"
+
+
 @pytest.mark.parametrize("args, message", [
     (["train"], "the following arguments are required: --data"),
     (["train", "--data", "circle", "--num-interfaces", "0"], "--num-interfaces: must be from 1 to 256"),

@@ -29,8 +29,12 @@ def default_home() -> Path:
 
 
 def new_id(nbytes: int = WORKSPACE_ID_BYTES) -> str:
-    """An unguessable identifier (URL-safe)."""
-    return secrets.token_urlsafe(nbytes)
+    """An unguessable identifier (URL-safe) that does not start with "-": one that did (1 in 64)
+    would read as an option on a command line (`--workspace -x...`)."""
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if not token.startswith("-"):
+            return token
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
