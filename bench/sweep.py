@@ -4,8 +4,8 @@
     python bench/sweep.py --quick    # one round
 
 1. A 16-run local sweep (num_interfaces 1, 2, 4, 8 x 4 seeds, 100 epochs each on
-   Circle) through the training service with 2 workers (2 slots each), against
-   the same runs one after another (1 worker, 1 slot). Workers are started and
+   Circle) through the training service with 2 workers (2 slots each, of which a sweep takes one),
+   against the same runs one after another (1 worker, 1 slot). Workers are started and
    ready (TensorFlow imported) before the clock starts, in both. Rounds alternate;
    medians. Target: parallel <= 0.6x sequential.
 2. The dashboard while a sweep runs: an Interfaces page rerun (AppTest, the
