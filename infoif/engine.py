@@ -43,10 +43,15 @@ Y_DTYPES = {"regression": np.float32, "binary": np.float32, "multiclass": np.int
 # Background tracing threads still alive. A process must not exit while one is inside TensorFlow's
 # C++ (it aborts: "terminate called after throwing an instance of..."), so they are waited for.
 _TRACERS: set[threading.Thread] = set()
+# Set once the process is exiting: a trace still running then may fail as the interpreter winds
+# down ("Too many leaves for PyTreeSpec" from keras' scan, seen after tests and command lines had
+# finished); nobody needs it any more, so its failure is not reported.
+_EXITING = threading.Event()
 
 
 @atexit.register
 def _wait_for_tracers(timeout: float = 60.0) -> None:
+    _EXITING.set()
     for thread in list(_TRACERS):
         thread.join(timeout)
 
@@ -223,7 +228,8 @@ class Engine:
                 self._trace_fused()
             except Exception as exc:  # noqa: BLE001 - the chunked path goes on; say why
                 self.trace_error = f"{type(exc).__name__}: {exc}"
-                logging.getLogger("infoif.engine").exception("Tracing the fused path failed")
+                if not _EXITING.is_set():
+                    logging.getLogger("infoif.engine").exception("Tracing the fused path failed")
 
         self._tracer = self.in_background(trace, "infoif-trace")
 
@@ -236,7 +242,8 @@ class Engine:
             try:
                 fn()
             except Exception:  # noqa: BLE001 - a background nicety: log it, training goes on
-                logging.getLogger("infoif.engine").exception("%s failed", name)
+                if not _EXITING.is_set():
+                    logging.getLogger("infoif.engine").exception("%s failed", name)
             finally:
                 _TRACERS.discard(threading.current_thread())
 

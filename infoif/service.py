@@ -314,25 +314,44 @@ class Service:
     def set_batch_size(self, run_id: str, batch_size: int) -> dict:
         return self._control(run_id, "batch_size", {"n": check_batch_size(batch_size)})
 
-    def prewarm(self, spec: dict, dataset: dict, seed: int, batch_size: int, probe_config: dict) -> None:
+    def prewarm(self, spec: dict, dataset: dict, seed: int, batch_size: int, probe_config: dict,
+                workspace: str | None = None) -> None:
         """Builds (and traces) a fresh model for these settings on the worker that would get it,
-        ahead of the Train click that may follow (a guess: never waited for, never needed)."""
-        from infoif.store import fresh_run_key
+        ahead of the Train click that may follow (a guess: never waited for, never needed). With
+        the workspace, on a worker that ran this graph lately if one is free: it may keep a model
+        of it to take over (`release`), so nothing needs tracing."""
+        from infoif.store import fresh_run_key, model_signature
 
         settings = {"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
                     "probe_config": probe_config}
         key = fresh_run_key(**settings)
+        signature = model_signature(spec, dataset, workspace) if workspace else None
         with self._lock:
             if self._closed or (key in self._warm and self._warm[key].alive):
                 return
-            worker = self._free_worker(None)
+            worker = next((w for w in self._workers if w.alive and len(w.running) < self.slots
+                           and signature in w.recent), None) or self._free_worker(None)
             if worker is None:
                 return
             self._warm[key] = worker
             while len(self._warm) > 64:
                 self._warm.pop(next(iter(self._warm)))
         try:
-            worker.send("prewarm", wait=None, settings=settings)
+            worker.send("prewarm", wait=None, settings={**settings, "workspace": workspace})
+        except ServiceError:
+            pass
+
+    def release(self, run_id: str) -> None:
+        """The dashboard is done with this run (Reset): unless it trains, its worker unloads it
+        (its files are complete; a later request loads it again) and keeps its model for the next
+        run of the same graph in the workspace, which then starts without tracing."""
+        with self._lock:
+            worker = self._where.get(run_id)
+            if worker is None or not worker.alive or run_id in worker.running:
+                return
+            del self._where[run_id]
+        try:
+            worker.send("unload", wait=None, run=run_id)
         except ServiceError:
             pass
 

@@ -255,7 +255,8 @@ class Session:
         prewarm = getattr(self.service, "prewarm", None)
         if prewarm is not None:
             prewarm(self.spec.to_dict(), self._ref(self.data_ref), self.settings.seed,
-                    min(self.settings.batch_size, len(self.dataset.x_train)), dataclasses.asdict(self.probe_config))
+                    min(self.settings.batch_size, len(self.dataset.x_train)), dataclasses.asdict(self.probe_config),
+                    workspace=self.workspace)
 
     def save(self) -> None:
         """Writes this workspace's state (settings, data choice, current run) to the store. If the
@@ -501,6 +502,8 @@ class Session:
             self.service.stop(run_id)
         if self.store.run_info(run_id).epochs == 0:
             self._delete(run_id)  # an untrained run is not worth comparing
+        elif getattr(self.service, "release", None) is not None:
+            self.service.release(run_id)  # its model serves the next run of the same graph
 
     def status(self) -> RunStatus:
         """The current run's status, epoch and headline metric (marks the run as watched)."""

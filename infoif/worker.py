@@ -275,13 +275,15 @@ class Worker:
         """Builds a fresh runner for these settings and traces its chunked path (in the loader)."""
         from infoif.store import fresh_run_key
 
+        settings = dict(settings)
+        workspace = settings.pop("workspace", None)  # a model it kept may be taken over (never another's)
         key = fresh_run_key(**settings)
         with self._warm_lock:
             if key in self.warm:
                 self.warm.move_to_end(key)
                 return
         try:
-            runner = self._build(settings)
+            runner = self._build(settings, workspace)
             runner.engine.prepare()  # the chunked path, warmed: enough for a first epoch at once
         except Exception:  # noqa: BLE001 - a guess that did not work out; the real load says why
             return

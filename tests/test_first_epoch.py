@@ -169,3 +169,47 @@ def test_a_worker_reuses_models_within_a_workspace_only_and_keeps_few(service):
         worker.runners[info.id] = r
         worker.unload(info.id)
     assert len(worker.retired) == worker_module.MAX_RETIRED
+
+
+def test_reset_hands_the_old_runs_model_to_the_next_fresh_one(service):
+    """Reset: the service has the old run unloaded (its files are complete), and the model built
+    ahead for the next Train takes the old one over instead of tracing (same workspace only)."""
+    import dataclasses
+
+    import infoif.worker as worker_module
+    from infoif.probes import ProbeConfig
+    from infoif.store import Store
+
+    store = Store(service.store.home)
+    worker = worker_module.Worker(store.home, "test", io.BytesIO())
+    ws = store.create_workspace()
+    old = store.create_run(ws, SPEC, CIRCLE, "Circle", seed=0)
+    runner = worker.load(old.id)
+    runner.engine.prepare()
+    worker.runners[old.id] = runner
+    model = runner.model
+    worker.unload(old.id)  # what Service.release asks for
+    settings = {"spec": SPEC.to_dict(), "dataset": CIRCLE, "seed": 0, "batch_size": 32,
+                "probe_config": dataclasses.asdict(ProbeConfig())}
+    worker._prewarm({**settings, "workspace": "someone-else"})
+    (other,) = worker.warm.values()
+    assert other.model is not model, "never another workspace's model"
+    worker.warm.clear()
+    worker._prewarm({**settings, "workspace": ws})
+    (built,) = worker.warm.values()
+    assert built.model is model and built.engine.ready
+
+
+def test_the_dashboard_releases_the_old_run_at_reset(service):
+    from infoif.session import Session
+    from tests.conftest import wait_for
+
+    s = Session.open(service.store, service, {})
+    s.set_training(epochs=3)
+    s.train()
+    first = s.current_run()
+    wait_for(lambda: service.store.run_info(first.id).status == "finished", 120)
+    assert service.where(first.id), "held by a worker while it is the current run"
+    s.reset()
+    assert service.store.run_info(first.id).epochs == 3, "kept for comparison"
+    assert first.id not in service._where, "its worker was asked to unload it"
