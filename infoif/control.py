@@ -27,6 +27,7 @@ __all__ = [
 
 STATUSES = ("idle", "queued", "running", "paused", "stopped", "finished", "failed", "interrupted")
 ACTIVE = ("queued", "running", "paused")  # a worker (or the queue) holds the run
+DONE = ("finished", "failed", "stopped")  # a run in one of these will not train again by itself
 RESUMABLE = ("idle", "paused", "stopped", "finished", "interrupted", "failed")  # train() continues these
 
 # The status badge of each status in the dashboard: (colour, word).

@@ -125,7 +125,12 @@ class Runner:
         self._epochs_per_call = 1
         self._epoch_seconds = 0.0
         self._chunked_epoch_seconds = 0.0  # the last chunked epoch's time (whether fusing would pay)
-        self.epochs_to_come = 0  # epochs later runs are expected to train on this model (a sweep's next seeds)
+        # Set by a worker (infoif.worker): the model's `model_signature` (None: not to be reused), whether
+        # the run is unloaded once it ends (a sweep's), and the epochs later runs are expected to train
+        # on this model (a sweep's next seeds).
+        self.signature: str | None = None
+        self.done_when_ended = False
+        self.epochs_to_come = 0
         self._probe_tracer = None
         self._partial: dict | None = None  # the chunked epoch in progress
         self._since_checkpoint = 0.0

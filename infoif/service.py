@@ -15,9 +15,9 @@ Runs execute in worker processes (`infoif.worker`), one per core by default
 share the cores fairly and a new run starts at once even when every worker
 is busy; runs beyond `workers x slots` wait in a first-come queue, each
 knowing its position. A sweep's runs take one slot per worker, and a free slot
-takes the queued run whose model graph its worker keeps (see `_pick`). A run stays loaded in its worker while paused, so a
-resume is instant; a run that must move to a free worker is unloaded (with a
-checkpoint) and loaded there.
+takes the queued run whose model graph its worker keeps (see `_pick`). A run
+stays loaded in its worker while paused, so a resume is instant; a run that
+must move to a free worker is unloaded (with a checkpoint) and loaded there.
 
 The store is the single source of truth: workers write every epoch and
 status there; this service only tracks where runs are and what waits. If a
@@ -53,7 +53,7 @@ MAX_FAILED_STARTS = 4  # workers dying before they are ready, in a row, before t
 VERB_TIMEOUT = 10.0  # a pause or stop waits this long for its worker (which may be tracing a model)
 QUEUE_LOOKAHEAD = 16  # a free slot may take a queued run this far down the line (one whose model is there)
 RECENT_SIGNATURES = 8  # model signatures remembered per worker (it keeps infoif.worker.MAX_RETIRED models)
-MAX_SIGNATURES = 4096  # run signatures cached
+MAX_RUN_FACTS = 4096  # runs whose signature and sweep membership are cached
 
 
 class ServiceError(RuntimeError):
@@ -195,7 +195,7 @@ class Service:
         self._settings: dict[str, dict] = {}  # learning rate / batch size for a run not loaded anywhere
         self._budgeted: dict[str, bool] = {}
         self._warm: dict[str, _Worker] = {}  # fresh-run settings key -> the worker that built it
-        self._signatures: OrderedDict = OrderedDict()  # run id -> (model signature, in a sweep): started or queued
+        self._run_facts: OrderedDict = OrderedDict()  # run id -> (model signature, in a sweep): started or queued
         self._seen: dict[str, float] = {}
         self._names = itertools.count()
         self._started = False
@@ -329,8 +329,8 @@ class Service:
         with self._lock:
             if self._closed or (key in self._warm and self._warm[key].alive):
                 return
-            worker = next((w for w in self._workers if w.alive and len(w.running) < self.slots
-                           and signature in w.recent), None) or self._free_worker(None)
+            worker = next((w for w in self._workers if self._may_take(w) and signature in w.recent),
+                          None) or self._free_worker(None)
             if worker is None:
                 return
             self._warm[key] = worker
@@ -408,7 +408,7 @@ class Service:
             self._queue = [q for q in self._queue if q[0] != run_id]
             worker = self._where.pop(run_id, None)
             self._settings.pop(run_id, None)
-            self._signatures.pop(run_id, None)
+            self._run_facts.pop(run_id, None)
             if worker is not None:
                 worker.running.discard(run_id)
         if worker is not None and worker.alive:
@@ -423,52 +423,46 @@ class Service:
     # ------------------------------------------------------------ internals
 
     def _free_worker(self, prefer: _Worker | None, run_id: str | None = None) -> _Worker | None:
-        """A worker with a slot (for `run_id`, if given: see `_may_take`), `prefer` if it has one."""
-        alive = [w for w in self._workers if w.alive]
-        if prefer is not None and prefer.alive and len(prefer.running) < self.slots \
-                and (run_id is None or self._may_take(prefer, run_id)):
+        """A worker with a slot (for `run_id`, if given: see `_may_take`), `prefer` if it has one,
+        else the least busy."""
+        if prefer is not None and self._may_take(prefer, run_id):
             return prefer
-        free = [w for w in alive if len(w.running) < self.slots and (run_id is None or self._may_take(w, run_id))]
-        if not free:
-            return None
-        return min(free, key=lambda w: (len(w.running), not w.ready.is_set()))
+        return min((w for w in self._workers if self._may_take(w, run_id)), key=_busy, default=None)
 
     def _facts(self, run_id: str) -> tuple[str | None, bool]:
         """The run's `model_signature` (None if unreadable) and whether it belongs to a sweep; read once."""
-        if run_id not in self._signatures:
+        if run_id not in self._run_facts:
             from infoif.store import StoreError, model_signature
 
             try:
                 s, info = self.store.run_settings(run_id), self.store.run_info(run_id)
-                self._signatures[run_id] = (model_signature(s["spec"], s["dataset"], info.workspace),
-                                            info.sweep is not None)
+                self._run_facts[run_id] = (model_signature(s["spec"], s["dataset"], info.workspace),
+                                           info.sweep is not None)
             except (KeyError, StoreError, TypeError):
-                self._signatures[run_id] = (None, False)
-            while len(self._signatures) > MAX_SIGNATURES:
-                self._signatures.popitem(last=False)
-        return self._signatures[run_id]
+                self._run_facts[run_id] = (None, False)
+            while len(self._run_facts) > MAX_RUN_FACTS:
+                self._run_facts.popitem(last=False)
+        return self._run_facts[run_id]
 
     def _signature(self, run_id: str) -> str | None:
         return self._facts(run_id)[0]
 
-    def _may_take(self, worker: _Worker, run_id: str) -> bool:
-        """Whether `worker` has a slot for the run: a free one, and, for a sweep's run, none of its
+    def _may_take(self, worker: _Worker, run_id: str | None = None) -> bool:
+        """Whether `worker` has a slot (for the run, if given): a free one, and, for a sweep's run, none of its
         slots taken by a sweep already. A sweep thus trains one run per worker (per core): two on
         one worker only share it, and compete for its lock (16 runs on 2 cores: 13.4 s with two per
         worker, 9.3 s with one, one measurement each); the worker's other slots stay free for
         someone pressing Train."""
         if not worker.alive or len(worker.running) >= self.slots:
             return False
-        return not self._facts(run_id)[1] or not any(self._facts(r)[1] for r in worker.running)
+        return run_id is None or not self._facts(run_id)[1] or not any(self._facts(r)[1] for r in worker.running)
 
     def _pick(self) -> tuple[_Worker, int] | None:
         """A free slot and the queued run it takes: on the least busy worker that can take one, the
         first queued run of a graph the worker ran lately (it keeps those models, so the run starts
         without tracing), else the first in line it may take. Looks only a little way down the
         queue for a match, so no run waits long behind later ones."""
-        workers = sorted((w for w in self._workers if w.alive and len(w.running) < self.slots),
-                         key=lambda w: (len(w.running), not w.ready.is_set()))
-        for worker in workers:
+        for worker in sorted((w for w in self._workers if self._may_take(w)), key=_busy):
             takes = [i for i, (run_id, _, _) in enumerate(self._queue) if self._may_take(worker, run_id)]
             if takes:
                 match = next((i for i in takes[:QUEUE_LOOKAHEAD] if self._signature(self._queue[i][0]) in worker.recent),
@@ -646,6 +640,11 @@ class Service:
                     self.pause(rid)
                 except ServiceError:
                     pass
+
+
+def _busy(worker: _Worker) -> tuple:
+    """Orders workers from the least busy: fewest runs, then ready (TensorFlow imported) first."""
+    return len(worker.running), not worker.ready.is_set()
 
 
 def _result(reply: dict | None, worker: _Worker) -> dict:

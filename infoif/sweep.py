@@ -33,13 +33,12 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from infoif.constants import DASK_ENV, MAX_SEED, MAX_SWEEP_RUNS, MAX_SWEEP_SEEDS, NOT_IN_GRAPH, SWEEP_SETTINGS
-from infoif.control import ACTIVE, check_batch_size, check_epochs
+from infoif.control import ACTIVE, DONE, check_batch_size, check_epochs
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["SweepError", "SweepPlan", "SweepProgress", "parse_values", "parse_grid", "parse_plan", "make_plan",
            "create", "launch", "cancel", "progress", "results", "resume_sweeps", "DONE", "SWEEP_SETTINGS"]
 
-DONE = ("finished", "failed", "stopped")  # a sweep's run in one of these will not run again by itself
 _INT_SETTINGS = ("num_interfaces", "units", "batch_size")
 _REAL_SETTINGS = ("leak", "penalty", "learning_rate")
 _CHOICES = {"activation": ACTIVATIONS, "merge": MERGES}
@@ -303,20 +302,24 @@ def same_graph_runs(record: dict, run_id: str) -> int:
         point = points[record["runs"].index(run_id)]
     except (ValueError, IndexError):
         return 0
-    graph = {k: v for k, v in point.items() if k not in NOT_IN_GRAPH}
-    return sum({k: v for k, v in p.items() if k not in NOT_IN_GRAPH} == graph for p in points) - 1
+    graph = _graph_key(point)
+    return sum(_graph_key(p) == graph for p in points) - 1
 
 
 def launch_order(record: dict) -> list[str]:
-    """The sweep's runs with the seeds outermost (every setting's first seed, then every second
-    seed, ...): the first runs the workers get are different models, and each next seed of a
+    """The sweep's runs with the seeds outermost (every model graph's first run, then every
+    second, ...): the first runs the workers get are different models, and each next seed of a
     setting finds a model of its graph done with, on the worker that ran it (infoif.service)."""
     groups: dict[str, list[str]] = {}
     for run_id, point in zip(record["runs"], record.get("points") or [{}] * len(record["runs"])):
-        key = json.dumps({k: v for k, v in point.items() if k != "seed"}, sort_keys=True, default=str)
-        groups.setdefault(key, []).append(run_id)
+        groups.setdefault(_graph_key(point), []).append(run_id)
     depth = max((len(g) for g in groups.values()), default=0)
     return [g[i] for i in range(depth) for g in groups.values() if i < len(g)]
+
+
+def _graph_key(point: dict) -> str:
+    """A grid point's settings that its compiled model depends on (infoif.store.model_signature)."""
+    return json.dumps({k: v for k, v in point.items() if k not in NOT_IN_GRAPH}, sort_keys=True, default=str)
 
 
 def cancel(store, service, sweep_id: str) -> dict:

@@ -262,7 +262,7 @@ class Worker:
 
     def _retire(self, runner) -> None:
         """Keeps a runner done with for the next run of its graph (bounded; the oldest goes)."""
-        signature = getattr(runner, "signature", None)
+        signature = runner.signature
         if signature is None or runner.engine is None or not runner.engine.ready:
             return
         with self._warm_lock:
@@ -312,23 +312,22 @@ class Worker:
             raise StoreError(f"This run's checkpoint is missing, so its {info.epochs} epochs cannot be continued "
                              "(they stay on the Compare page). Press Reset for a fresh model.")
         sink = self.store.writer(run_id, worker=self.label)
-        if checkpoint is None and not info.epochs and info.status == "idle":
-            runner = self._take_warm(settings)
-            if runner is not None:
-                from infoif.store import model_signature
+        fresh = checkpoint is None and not info.epochs and info.status == "idle"
+        runner = self._take_warm(settings) if fresh else None
+        if runner is not None:
+            from infoif.store import model_signature
 
-                runner.sink, runner.name = sink, info.name
-                runner.signature = model_signature(settings["spec"], settings["dataset"], info.workspace)
-                self._sweep_hints(runner, info)
-                return runner
-        lost = checkpoint is not None and info.status in ("interrupted", "failed")
-        runner = self._build(settings, info.workspace, sink=sink, checkpoint=checkpoint, history=history,
-                             name=info.name, gap=lost)
+            runner.sink, runner.name = sink, info.name
+            runner.signature = model_signature(settings["spec"], settings["dataset"], info.workspace)
+        else:
+            lost = checkpoint is not None and info.status in ("interrupted", "failed")
+            runner = self._build(settings, info.workspace, sink=sink, checkpoint=checkpoint, history=history,
+                                 name=info.name, gap=lost)
+            if info.status in ("paused", "stopped", "finished", "interrupted", "failed"):
+                runner.control.status, runner.control.error = info.status, info.error
+            if checkpoint is not None or info.epochs:
+                sink.resync(runner)  # the files end where the checkpoint does
         self._sweep_hints(runner, info)
-        if info.status in ("paused", "stopped", "finished", "interrupted", "failed"):
-            runner.control.status, runner.control.error = info.status, info.error
-        if checkpoint is not None or info.epochs:
-            sink.resync(runner)  # the files end where the checkpoint does
         return runner
 
     def _sweep_hints(self, runner, info) -> None:
@@ -356,8 +355,10 @@ class Worker:
     def unload_ended(self) -> None:
         """Unloads the sweep runs that ended (and were reported): their models serve the next runs.
         A run the dashboard shows stays loaded, for its downloads and predictions."""
+        from infoif.control import DONE
+
         for run_id, runner in list(self.runners.items()):
-            if (getattr(runner, "done_when_ended", False) and runner.status in ("finished", "failed", "stopped")
+            if (runner.done_when_ended and runner.status in DONE
                     and self._reported.get(run_id, (None,))[0] == runner.status):
                 self.unload(run_id)
 
