@@ -1,6 +1,6 @@
 """Benchmark: sweeps (issue 13).
 
-    python bench/sweep.py            # about 4 minutes
+    python bench/sweep.py            # about 5 minutes
     python bench/sweep.py --quick    # one round
 
 1. A 16-run local sweep (num_interfaces 1, 2, 4, 8 x 4 seeds, 100 epochs each on
@@ -34,7 +34,14 @@ os.chdir(ROOT)
 CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto", "seed": 0}
 
 
-def sweep_seconds(workers: int, slots: int, epochs: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sweep_seconds(workers: int, slots: int, epochs: int) -> tuple[float, float]:
+    """Wall seconds of the sweep, and the CPU seconds its workers spent meanwhile."""
     from infoif import sweep
     from infoif.service import Service
     from infoif.spec import ModelSpec
@@ -46,13 +53,16 @@ def sweep_seconds(workers: int, slots: int, epochs: int) -> float:
         store = service.store
         plan = sweep.make_plan({"num_interfaces": "1,2,4,8"}, seeds=4, epochs=epochs)
         record = sweep.create(store, store.create_workspace(), plan, ModelSpec(), CIRCLE, "Circle", 32)
+        pids = [w.proc.pid for w in service._workers]
+        cpu = [cpu_seconds(p) for p in pids]
         started = time.perf_counter()
         sweep.launch(store, service, record["id"])
         while sweep.progress(store, record["id"]).status == "running":
             time.sleep(0.05)
         took = time.perf_counter() - started
+        used = sum(cpu_seconds(p) - c for p, c in zip(pids, cpu))
         assert sweep.progress(store, record["id"]).finished == 16
-        return took
+        return took, used
     finally:
         service.shutdown()
 
@@ -80,18 +90,24 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true", help="only the dashboard figures (2 and 3)")
     args = parser.parse_args()
-    rounds = 0 if args.skip_sweep else 1 if args.quick else 2
+    rounds = 0 if args.skip_sweep else 1 if args.quick else 3
 
     print("1. A 16-run sweep (4 N x 4 seeds, 100 epochs, Circle): 2 workers x 2 slots vs one after another")
-    par, seq = [], []
+    print("   (CPU: the workers' user + system seconds over the sweep; cores = CPU / wall)")
+    par, seq, ratios = [], [], []
     for r in range(rounds):
+        pair = {}
         for name in (("par", "seq") if r % 2 == 0 else ("seq", "par")):
-            s = sweep_seconds(2, 2, 100) if name == "par" else sweep_seconds(1, 1, 100)
-            (par if name == "par" else seq).append(s)
-            print(f"   round {r + 1} {'parallel  ' if name == 'par' else 'sequential'} {s:6.1f} s", flush=True)
+            wall, cpu = sweep_seconds(2, 2, 100) if name == "par" else sweep_seconds(1, 1, 100)
+            pair[name] = wall
+            (par if name == "par" else seq).append(wall)
+            print(f"   round {r + 1} {'parallel  ' if name == 'par' else 'sequential'} {wall:6.1f} s  "
+                  f"CPU {cpu:5.1f} s  cores {cpu / wall:.2f}", flush=True)
+        ratios.append(pair["par"] / pair["seq"])
     if rounds:
         p, q = statistics.median(par), statistics.median(seq)
-        print(f"   median: parallel {p:.1f} s, sequential {q:.1f} s, ratio {p / q:.2f} (target <= 0.6)")
+        print(f"   median: parallel {p:.1f} s, sequential {q:.1f} s, ratio {p / q:.2f}; per round "
+              f"{', '.join(f'{x:.2f}' for x in ratios)} (target <= 0.6)")
 
     # 2 and 3 under AppTest with the app's own shared service
     home = tempfile.mkdtemp(prefix="infoif-bench-sweep-app-")
