@@ -283,11 +283,13 @@ def _power(x):
     return ops.mean(sq, axis=tuple(range(2, len(x.shape))))
 
 
-def _leaky_combine(left, right):
-    """Composes two steps of E <- a * E + p (associative)."""
-    a1, p1 = left
-    a2, p2 = right
-    return a1 * a2, a2 * p1 + p2
+_SCAN_BLOCK = 64  # samples per block of EnergyReservoir.integrate
+
+
+def _decay_matrix(a, steps):
+    """`M[i, k] = a ** (steps[i] - steps[k])` where `k <= i`, else 0 (`0 ** 0 == 1`)."""
+    lag = steps[:, None] - steps[None, :]
+    return ops.where(lag >= 0, ops.power(a, ops.maximum(lag, 0.0)), 0.0)
 
 
 @keras.saving.register_keras_serializable(package="infoif")
@@ -357,15 +359,30 @@ class EnergyReservoir(keras.layers.Layer):
     def integrate(self, x):
         """The integration curve `E`, shape `(batch, channels)`, float32.
 
-        Vectorised as an associative scan of the affine maps
-        `E -> (1 - leak) * E + p[b]` (log-depth, no Python loop over the
-        batch). Every factor is a power of `1 - leak <= 1`, so nothing can
-        overflow, whatever the batch size.
+        Computed in blocks of `_SCAN_BLOCK` samples, with no loop over the
+        batch: within a block, `E` is a product with the block's
+        lower-triangular matrix of powers `(1 - leak) ** (i - k)`; the
+        energy at each block's end is carried to the next blocks by a
+        second such product over the blocks. Every factor is a power of
+        `1 - leak <= 1`, so nothing can overflow, whatever the batch size.
+        About 25 operations whatever the batch. An associative scan took
+        ~1,000 for a probe batch of 4,096 (tracing it took ~0.6 s).
         """
         p = _power(x)
-        decay = ops.full_like(p, 1.0 - self.leak)
-        _, energy = ops.associative_scan(_leaky_combine, (decay, p), axis=0)
-        return energy
+        a = ops.convert_to_tensor(1.0 - self.leak, "float32")
+        k = _SCAN_BLOCK
+        batch = ops.shape(p)[0]
+        blocks = (batch + k - 1) // k
+        q = ops.pad(p, [[0, blocks * k - batch], [0, 0]])  # zeros after the end change nothing before it
+        q = ops.reshape(q, (blocks, k, -1))  # (blocks, k, channels)
+        within = _decay_matrix(a, ops.arange(k, dtype="float32"))  # (k, k)
+        local = ops.einsum("ik,jkc->jic", within, q)  # each block as if it started from zero
+        across = _decay_matrix(ops.power(a, float(k)), ops.arange(blocks, dtype="float32"))
+        ends = ops.einsum("jl,lc->jc", across, local[:, -1, :])  # E at the end of every block
+        before = ops.pad(ends[:-1], [[1, 0], [0, 0]])  # E at the end of the block before (0 first)
+        carry = ops.power(a, ops.arange(1, k + 1, dtype="float32"))  # (1 - leak) ** (i + 1)
+        energy = local + carry[None, :, None] * before[:, None, :]
+        return ops.reshape(energy, (blocks * k, -1))[:batch]
 
     def final_energy(self, x):
         """`E[last]` per channel, shape `(channels,)`: an O(batch) weighted sum."""
