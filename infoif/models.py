@@ -143,12 +143,11 @@ class InterfaceProbe:
         return t, self.reservoir.integrate(t)
 
     def _forward(self, x: np.ndarray):
-        """Eagerly, the reservoir's log-depth scan is ~1,000 small ops of Python
-        dispatch (6.8 ms for 100 samples, holding the GIL all along); compiled it is
-        one call (0.27 ms) that leaves the GIL to the user interface. The scan needs
-        a static length, so there is one compiled function per batch shape (a run's
-        probe batch is fixed: one), made explicitly so that TensorFlow does not warn
-        about retracing when many runs each compile theirs."""
+        """Eagerly, every operation is a Python dispatch holding the GIL; compiled, the
+        forward pass is one call that leaves the GIL to the user interface. There is
+        one compiled function per batch shape (a run's probe batch is fixed: one), made
+        explicitly so that TensorFlow does not warn about retracing when many runs each
+        compile theirs."""
         if keras.backend.backend() != "tensorflow":
             return self._eager_forward(keras.ops.convert_to_tensor(x))
         import tensorflow as tf
