@@ -48,8 +48,8 @@ def dataset(rows, dim, seed=0):
 
 
 def grappler(on: bool) -> None:
-    """TensorFlow's graph optimiser on (its default, for fit and the raw floor) or off (as every
-    `infoif.engine.Engine` sets it). TensorFlow reads the option at each call."""
+    """TensorFlow's graph optimiser on (its default) or off (to measure what it costs the runner;
+    the engine keeps the default). TensorFlow reads the option at each call."""
     import tensorflow as tf
 
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not on})
@@ -89,7 +89,7 @@ def runner_epochs_per_second(spec, ds, epochs=600, with_grappler=False) -> float
     from infoif.runner import Runner
 
     runner = Runner(spec, ds, seed=0, batch_size=BATCH)
-    grappler(with_grappler)  # after the engine set it off: the same runner with TensorFlow's default
+    grappler(with_grappler)
     runner.prepare()
     runner.command("train", epochs=50)
     while runner.advance():
@@ -198,7 +198,7 @@ def main():
     spec = ModelSpec(num_interfaces=8, units=8)
     ours, with_grappler, floor = [], [], []
     for _ in range(repeats):  # interleaved, so that the machine's mood hits all three alike
-        ours.append(runner_epochs_per_second(spec, small))
+        ours.append(runner_epochs_per_second(spec, small, with_grappler=False))
         with_grappler.append(runner_epochs_per_second(spec, small, with_grappler=True))
         floor.append(raw_floor_epochs_per_second(spec, small))
     o, g, fl = (statistics.median(v) for v in (ours, with_grappler, floor))

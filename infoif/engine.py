@@ -63,20 +63,6 @@ def _state_variables(model):
     return list(model.weights) + optimizer
 
 
-def compile_options() -> None:
-    """Turns off Grappler, TensorFlow's graph optimiser, for this process.
-
-    TensorFlow reads the option at every call of a compiled function. On these small graphs the
-    optimiser cost a new function's first call ~0.05-0.1 s (half the chunked path's warm-up) and
-    bought no speed: epochs/s with it off / on, side by side, 500x2 N=8: 1.09-1.38, N=64:
-    0.97-1.13, 50,000x20 N=8: 0.99-1.39 (2026-12-07). Process-wide, so every `Engine` sets it;
-    our processes (workers, the command line) run nothing else.
-    """
-    import tensorflow as tf
-
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-
-
 class Engine:
     """Compiled training of one built, compiled Keras model on in-memory arrays.
 
@@ -86,7 +72,6 @@ class Engine:
     """
 
     def __init__(self, model, dataset):
-        compile_options()
         self.model = model
         self.dataset = dataset
         self.n_train = int(len(dataset.x_train))
