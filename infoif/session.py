@@ -138,7 +138,7 @@ class RunView:
 
     @property
     def gaps(self) -> list[int]:
-        return list(self.store.reader(self.id).gaps)
+        return self.store.reader(self.id).read_gaps()
 
     @property
     def problem(self) -> str | None:

@@ -251,3 +251,21 @@ def test_history_csv_from_disk_matches_the_trainers(store):
     rows = list(csv.DictReader(io.StringIO(view.history_csv())))
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]
     assert rows == list(csv.DictReader(io.StringIO(t.history_csv())))
+
+
+def test_a_readers_gaps_are_current_even_between_history_refreshes(store):
+    """Gaps written right after the shared reader refreshed its history are seen at once (the
+    history itself refreshes at most every MIN_REFRESH)."""
+    import json
+
+    from infoif.store.files import write_atomic
+
+    ws = store.create_workspace()
+    run_id, _ = train_into(store, ws, 3)
+    reader = store.reader(run_id)
+    assert reader.snapshots() and reader.read_gaps() == []
+    status_path = reader.dir / "status.json"
+    status = json.loads(status_path.read_text())
+    write_atomic(status_path, json.dumps({**status, "gaps": [3]}))
+    reader.snapshots()  # within MIN_REFRESH of the last refresh: the history is not read again
+    assert reader.read_gaps() == [3]

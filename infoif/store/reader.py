@@ -80,10 +80,17 @@ class RunReader:
         changed = self._read_metrics() or changed
         if changed:
             self._snapshots = tuple(self._items)
+        self.read_gaps()
+
+    def read_gaps(self) -> list[int]:
+        """The epochs after which the run resumed from a checkpoint, as written now. `status.json`
+        is small, so this reads it on every call, not at most every `MIN_REFRESH` as the history:
+        a run that just resumed and finished within that time showed no gap."""
         try:
             self.gaps = list(json.loads((self.dir / "status.json").read_text()).get("gaps", []))
         except (OSError, ValueError):
-            pass
+            pass  # being replaced, or damaged: the last gaps read stand
+        return list(self.gaps)
 
     def _with_probes(self, snap: Snapshot) -> Snapshot:
         got = self._probes.get(snap.epoch)
