@@ -36,7 +36,7 @@ CHECKPOINT_SECONDS = 1.0  # a crash loses at most about this much training (plus
 YOUNG_SECONDS, YOUNG_FLUSH = 3.0, 0.2  # a young run is written more often, so its first epochs show at once
 # The fused path is traced only when the epochs left (of this run, and of later runs that will take
 # its model over) would take this long on the chunked path: tracing it (a loop around the chunked
-# path's compiled functions) and its first call cost 0.13-0.15 s of a core, and on small data it
+# path's compiled functions) and its first call cost 0.17-0.21 s of a core, and on small data it
 # then trains in about a fifth of the chunked path's time (100 Circle epochs: 0.15-0.17 s against
 # 0.70-0.98 s). It was 2 s while the fused path traced `train_step` again (1-1.5 s).
 FUSE_AFTER_SECONDS = 0.3

@@ -213,3 +213,28 @@ def test_the_dashboard_releases_the_old_run_at_reset(service):
     s.reset()
     assert service.store.run_info(first.id).epochs == 3, "kept for comparison"
     assert first.id not in service._where, "its worker was asked to unload it"
+
+
+def test_the_engines_call_options_stay_with_its_calls(circle):
+    """The engine runs its compiled functions without Grappler, set for each of its calls only:
+    after training, the process's optimiser options and this thread's call options are as
+    before, so a user's own models run as they would anywhere."""
+    import tensorflow as tf
+    from tensorflow.python.eager import context as tf_context
+
+    ds, frame = circle
+    before_global = tf.config.optimizer.get_experimental_options()
+    before_thread = tf_context.context().function_call_options
+    runner = Runner(SPEC, ds, seed=3, frame=frame)
+    runner.prepare()
+    train(runner, 3)
+    assert tf.config.optimizer.get_experimental_options() == before_global
+    assert tf_context.context().function_call_options is before_thread
+    from infoif.engine import _call
+
+    seen = []
+    _call(lambda: seen.append(tf_context.context().function_call_options))
+    config = tf.compat.v1.ConfigProto()
+    config.ParseFromString(seen[0].config_proto_serialized)
+    assert config.graph_options.rewrite_options.disable_meta_optimizer, "inside a call: Grappler off"
+    assert tf_context.context().function_call_options is before_thread
