@@ -48,8 +48,9 @@ def dataset(rows, dim, seed=0):
 
 
 def grappler(on: bool) -> None:
-    """TensorFlow's graph optimiser on (its default) or off (to measure what it costs the runner;
-    the engine keeps the default). TensorFlow reads the option at each call."""
+    """TensorFlow's graph optimiser on (its default, for fit and the raw floor) or off, process-wide.
+    The engine turns it off for its own calls only (`infoif.engine._call`) whatever this says; the
+    runner's figure with the process-wide option on shows that its calls do not depend on it."""
     import tensorflow as tf
 
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not on})
