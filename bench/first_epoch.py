@@ -48,9 +48,8 @@ def dataset(rows, dim, seed=0):
 
 
 def grappler(on: bool) -> None:
-    """TensorFlow's graph optimiser on (its default, for fit and the raw floor) or off, process-wide.
-    The engine turns it off for its own calls only (`infoif.engine._call`) whatever this says; the
-    runner's figure with the process-wide option on shows that its calls do not depend on it."""
+    """TensorFlow's graph optimiser, process-wide: on (its default) for fit and the raw floor. The
+    engine turns it off for its own calls only (`infoif.engine._call`)."""
     import tensorflow as tf
 
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not on})
@@ -86,11 +85,10 @@ def runner_first_epoch(spec, ds, seed, ahead: bool) -> float:
     return elapsed
 
 
-def runner_epochs_per_second(spec, ds, epochs=600, with_grappler=False) -> float:
+def runner_epochs_per_second(spec, ds, epochs=600) -> float:
     from infoif.runner import Runner
 
     runner = Runner(spec, ds, seed=0, batch_size=BATCH)
-    grappler(with_grappler)
     runner.prepare()
     runner.command("train", epochs=50)
     while runner.advance():
@@ -197,15 +195,13 @@ def main():
         print(f"{ds.name:>10} {n:>3} | {f:>11.2f} | {c:>8.2f} {c / f:>6.2f} | {a:>15.2f} {a / f:>6.2f}")
 
     spec = ModelSpec(num_interfaces=8, units=8)
-    ours, with_grappler, floor = [], [], []
-    for _ in range(repeats):  # interleaved, so that the machine's mood hits all three alike
-        ours.append(runner_epochs_per_second(spec, small, with_grappler=False))
-        with_grappler.append(runner_epochs_per_second(spec, small, with_grappler=True))
+    ours, floor = [], []
+    for _ in range(repeats):  # interleaved, so that the machine's mood hits both alike
+        ours.append(runner_epochs_per_second(spec, small))
         floor.append(raw_floor_epochs_per_second(spec, small))
-    o, g, fl = (statistics.median(v) for v in (ours, with_grappler, floor))
+    o, fl = (statistics.median(v) for v in (ours, floor))
     print(f"\n2. Playground size (500 x 2, N=8, units 8, batch 32), fused path, probes on: runner {o:.0f} epochs/s; "
-          f"the same with TensorFlow's graph optimiser on {g:.0f} epochs/s (ratio {o / g:.2f}); raw TensorFlow "
-          f"floor {fl:.0f} epochs/s: ratio {o / fl:.2f} (aim >= 0.6)")
+          f"raw TensorFlow floor {fl:.0f} epochs/s: ratio {o / fl:.2f} (aim >= 0.6)")
 
 
 if __name__ == "__main__":
