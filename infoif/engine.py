@@ -69,8 +69,8 @@ _CALL_OPTIONS = []  # [the options the engine's calls run with], made once
 def _call(fn, *args):
     """Calls one of the engine's compiled functions with Grappler, TensorFlow's graph optimiser,
     off for this call only. On these small graphs it cost each new function's first call
-    0.05-0.1 s (the fused path's 0.3-0.45 s against 0.13-0.15 s) and bought no speed (epochs/s
-    off/on, side by side: 0.97-1.38). TensorFlow takes the options of a call from the calling
+    0.05-0.1 s (the fused path's trace and first call: 0.30-0.44 s with it, 0.17-0.21 s without)
+    and bought no speed (epochs/s off/on, side by side: 0.97-1.38). TensorFlow takes the options of a call from the calling
     thread's context: they are set around the call and put back, so nothing else in the process
     (a user's `model.predict`, say) runs differently. Where TensorFlow's internals differ, the call
     runs with the process's own options."""
@@ -201,8 +201,8 @@ class Engine:
         import tensorflow as tf
 
         # The chunked path's compiled functions, called as they are: their bodies are not traced
-        # again (tracing the loop around them takes 0.14 s where tracing `train_step` inline
-        # again took 0.36 s), and both paths run the very same graphs.
+        # again (with Grappler off, tracing the loop around them and its first call took 0.14 s
+        # where tracing `train_step` inline again took 0.36 s), and both paths run the same graphs.
         train_batches, evaluate, begin, restore = self._train_chunk, self._end_epoch, self._begin, self._restore
 
         def one_epoch(batches):
