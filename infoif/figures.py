@@ -906,14 +906,18 @@ def info_plane_figure(i_xt, i_ty, epochs, label: str, *, i_xt_lower=None, i_ty_l
         xaxis=_axis("I(X;T) estimate [bits]", rangemode="tozero"),
         yaxis=_axis("I(T;Y) estimate [bits]", rangemode="tozero"),
         coloraxis=dict(colorscale=VIRIDIS, cmin=float(x_ep.min()), cmax=float(max(x_ep.max(), x_ep.min() + 1)),
-                       colorbar=dict(title=dict(text="epoch", side="right"), thickness=12, x=1.02, len=0.9)),
-        hovermode="closest", legend=dict(title=dict(text="interface"), x=1.16),
+                       # under the plot, across: the interfaces' legend has the right-hand side to
+                       # itself (side by side, the two overlapped on narrow screens)
+                       colorbar=dict(title=dict(text="epoch", side="top"), orientation="h", thickness=10,
+                                     x=0.5, xanchor="center", len=0.6, y=-0.22, yanchor="top")),
+        hovermode="closest", legend=dict(title=dict(text="interface")),
+        margin=dict(b=_MARGIN["b"] + 70), height=450 + 70,  # the plot keeps plotly's default height
     )
     if ceiling_x is not None or ceiling_y is not None:
         layout["xaxis"]["range"] = [0.0, x_end]
         layout["yaxis"]["range"] = [0.0, y_end]
     if notes[2:]:
-        layout["margin"] = dict(_MARGIN, t=68 + 14 * len(notes[2:]))
+        layout["margin"] = dict(layout["margin"], t=68 + 14 * len(notes[2:]))
     return _figure(data, layout)
 
 

@@ -547,6 +547,12 @@ def test_info_plane_paths_coloured_by_epoch():
     np.testing.assert_array_equal(fig.data[1].marker.color, [1, 2, 3, 4, 5, 6])
     assert all(t.marker.coloraxis == "coloraxis" and t.mode == "lines+markers" for t in fig.data)
     assert fig.layout.coloraxis.colorbar.title.text == "epoch"
+    # the epoch colour bar lies under the plot, across, so the interfaces' legend (on the right)
+    # cannot cover it however narrow the page
+    bar = fig.layout.coloraxis.colorbar
+    assert bar.orientation == "h" and bar.y < 0 and bar.yanchor == "top"
+    assert fig.layout.legend.x is None or fig.layout.legend.x <= 1.05
+    assert fig.layout.margin.b >= 100, "room under the plot for the bar"
     assert fig.layout.coloraxis.colorscale[0][1] == "#440154"  # Viridis
     assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (1, 6)
     assert fig.data[0].marker.size[-1] > fig.data[0].marker.size[0]  # latest epoch stands out
