@@ -31,6 +31,7 @@ the state at the last finished epoch, even in the middle of one.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
 
@@ -63,29 +64,32 @@ def _state_variables(model):
     return list(model.weights) + optimizer
 
 
-_CALL_OPTIONS = []  # [the options the engine's calls run with], made once
+@functools.cache
+def _call_options():
+    """The function-call options the engine's calls run with: the process's, Grappler off."""
+    from tensorflow.python.eager import context as tf_context
+
+    config = tf_context.context().config
+    config.graph_options.rewrite_options.disable_meta_optimizer = True
+    return tf_context.FunctionCallOptions(config_proto=config)
 
 
 def _call(fn, *args):
     """Calls one of the engine's compiled functions with Grappler, TensorFlow's graph optimiser,
     off for this call only. On these small graphs it cost each new function's first call
     0.05-0.1 s (the fused path's trace and first call: 0.30-0.44 s with it, 0.17-0.21 s without)
-    and bought no speed (epochs/s off/on, side by side: 0.97-1.38). TensorFlow takes the options of a call from the calling
-    thread's context: they are set around the call and put back, so nothing else in the process
-    (a user's `model.predict`, say) runs differently. Where TensorFlow's internals differ, the call
-    runs with the process's own options."""
+    and bought no speed (epochs/s off/on, side by side: 0.97-1.38). TensorFlow takes the options
+    of a call from the calling thread's context: they are set around the call and put back, so
+    nothing else in the process (a user's `model.predict`, say) runs differently. Where
+    TensorFlow's internals differ, the call runs with the process's own options."""
     try:
         from tensorflow.python.eager import context as tf_context
 
         ctx = tf_context.context()
-        if not _CALL_OPTIONS:
-            config = ctx.config
-            config.graph_options.rewrite_options.disable_meta_optimizer = True
-            _CALL_OPTIONS.append(tf_context.FunctionCallOptions(config_proto=config))
-        previous = ctx.function_call_options
+        options, previous = _call_options(), ctx.function_call_options
     except Exception:  # noqa: BLE001 - an optimisation only
         return fn(*args)
-    ctx.function_call_options = _CALL_OPTIONS[0]
+    ctx.function_call_options = options
     try:
         return fn(*args)
     finally:
