@@ -143,12 +143,6 @@ class Engine:
         y = tf.constant(np.asarray(ds.y_train).astype(y_dtype))
         x_val = tf.constant(np.asarray(ds.x_val, np.float32))
         y_val = tf.constant(np.asarray(ds.y_val).astype(y_dtype))
-        # Keras builds the compiled metrics' variables lazily, on their first update: inside a
-        # tf.function that means a second trace of everything (~0.2 s). Build them here, as fit does
-        # (a private Keras method: without it, only the second trace comes back).
-        if hasattr(model, "_symbolic_build"):
-            model._symbolic_build(data_batch=(np.asarray(ds.x_train[:1], np.float32),
-                                              np.asarray(ds.y_train[:1]).astype(y_dtype)))
         model.optimizer.build(model.trainable_variables)
         variables = _state_variables(model)
         saved = [tf.Variable(v, trainable=False) for v in variables]
