@@ -2,9 +2,11 @@
 no history.
 
 Why not `model.fit`: on Playground-sized data a `fit()` epoch costs about
-30 ms of Keras overhead against a few milliseconds of maths. The engine calls
-the model's own `train_step` inside long-lived `tf.function`s instead: the
-model, loss, metrics and optimizer are all Keras', only the loop is ours.
+30 ms of Keras overhead against a few milliseconds of maths. The engine runs
+its training step inside long-lived `tf.function`s instead: Keras' `train_step`
+for these models (the model, loss, metrics and optimizer are all Keras'), with
+a plain Adam's update fused into one TensorFlow operation per weight
+(`_train_step`).
 
 Two compiled paths:
 
@@ -15,9 +17,11 @@ Two compiled paths:
   each with its validation, and an in-graph rollback of an epoch whose loss
   is not finite (the loop ends there). For small data.
 
-Tracing is most of a new model's wait for its first epoch. So `prepare()`
-traces only the chunked path (one `train_step` and one evaluation), which can
-run every epoch on its own; the fused path, a loop that calls the chunked
+Tracing is most of a new model's wait for its first epoch. Until `prepare()`
+the chunked path's functions run eagerly (on small data the runner's first
+epoch does: `infoif.runner.EAGER_STEPS`). `prepare()` traces only the chunked
+path (one training step and one evaluation), which can run every epoch on its
+own; the fused path, a loop that calls the chunked
 path's compiled functions (their bodies are not traced again), is traced by
 `trace_fused_in_background()` in a thread of its own while the first epochs
 run, and is used once `fused_ready`. Both paths run the same graphs on the
@@ -34,6 +38,7 @@ import atexit
 import functools
 import logging
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -62,6 +67,106 @@ def _state_variables(model):
     iteration count (its learning rate is a setting, kept apart)."""
     optimizer = [v for v in model.optimizer.variables if not v.path.endswith("learning_rate")]
     return list(model.weights) + optimizer
+
+
+def _build_compiled(model, y_true: np.ndarray) -> None:
+    """Creates the compiled metrics' and loss's state before anything is traced.
+
+    Keras creates them lazily, inside the first `train_step`: a `tf.function` that creates
+    variables is traced twice, so the chunked path's `train_step` was traced twice (0.3-0.4 s of a
+    new model's 0.6-0.8 s before its first epoch). `fit` avoids that with `_symbolic_build`, which
+    traces the model into a scratch graph; that failed when another thread called
+    `clear_session()` meanwhile, as Streamlit does after every script run. The builders only read
+    the structure and shapes of the targets and outputs, so plain arrays of the right shape do:
+    nothing is traced or run."""
+    metrics, loss = model._compile_metrics, model._compile_loss
+    if (metrics is None or metrics.built) and (loss is None or loss.built):
+        return
+    y_pred = [np.zeros((1, *tuple(out.shape)[1:]), np.float32) for out in model.outputs]
+    y_pred = y_pred[0] if len(y_pred) == 1 else y_pred
+    if metrics is not None and not metrics.built:
+        metrics.build(y_true, y_pred)
+    if loss is not None and not loss.built:
+        loss.build(y_true, y_pred)
+
+
+def _train_step(model):
+    """One training step on a batch, `step(x, y)`: Keras' `train_step` for a model such as
+    `infoif.models.build_model` makes (its forward pass, `compute_loss` with the layers' own losses,
+    loss tracker and compiled metrics), with two differences that cost nothing in results:
+
+    * no metric results are computed per step (the loop reads them once per epoch);
+    * a plain `Adam` (no clipping, weight decay, EMA, AMSGrad, loss scaling or accumulation,
+      float32 weights without constraints) applies its update with TensorFlow's fused
+      `ResourceApplyAdam`, the same formula in one operation per weight instead of about fifteen:
+      tracing Keras' `optimizer.apply` and its first call took 0.11-0.2 s of a new model's wait,
+      the fused update 0.04 s, and an eager step ~10 ms instead of 16-30 ms. Any other optimizer
+      is applied by Keras (`optimizer.apply`).
+    """
+    import tensorflow as tf
+
+    optimizer, variables = model.optimizer, model.trainable_variables
+    fused = _fused_adam(optimizer, variables)
+    metrics = model._compile_metrics
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        grads = tape.gradient(loss, variables)
+        if fused is not None:
+            fused(grads)
+        else:
+            optimizer.apply(grads, variables)
+        if metrics is not None:
+            metrics.update_state(y, y_pred)
+
+    return step
+
+
+def _fused_adam(optimizer, variables):
+    """`apply(grads)`: what `optimizer.apply(grads, variables)` does for a plain Adam, in one fused
+    operation per weight; None when the optimizer or weights need anything else."""
+    import keras
+    import tensorflow as tf
+
+    plain = (
+        type(optimizer) is keras.optimizers.Adam
+        and not optimizer.amsgrad
+        and not optimizer.weight_decay
+        and optimizer.clipnorm is None and optimizer.clipvalue is None and optimizer.global_clipnorm is None
+        and not optimizer.use_ema
+        and not optimizer.gradient_accumulation_steps
+        and optimizer.loss_scale_factor is None
+        and isinstance(optimizer._learning_rate, keras.Variable)  # not a schedule
+        and all(v.dtype == "float32" and v.constraint is None and not getattr(v, "overwrite_with_gradient", False)
+                for v in variables)
+    )
+    if not plain:
+        return None
+    optimizer.build(variables)
+    slots = [(optimizer._momentums[optimizer._get_variable_index(v)],
+              optimizer._velocities[optimizer._get_variable_index(v)]) for v in variables]
+    beta_1, beta_2, epsilon = float(optimizer.beta_1), float(optimizer.beta_2), float(optimizer.epsilon)
+
+    def apply(grads):
+        # Keras' Adam.update_step: the powers of the betas at the step about to be taken
+        local_step = tf.cast(optimizer.iterations + 1, tf.float32)
+        beta_1_power = tf.pow(tf.constant(beta_1, tf.float32), local_step)
+        beta_2_power = tf.pow(tf.constant(beta_2, tf.float32), local_step)
+        lr = tf.cast(optimizer.learning_rate, tf.float32)
+        for v, g, (m, s) in zip(variables, grads, slots):
+            if g is None:  # no gradient: Keras skips the weight too
+                continue
+            tf.raw_ops.ResourceApplyAdam(
+                var=v.value.handle, m=m.value.handle, v=s.value.handle,
+                beta1_power=beta_1_power, beta2_power=beta_2_power, lr=lr,
+                beta1=tf.constant(beta_1, tf.float32), beta2=tf.constant(beta_2, tf.float32),
+                epsilon=tf.constant(epsilon, tf.float32), grad=tf.convert_to_tensor(g))
+        optimizer.iterations.assign_add(1)
+
+    return apply
 
 
 @functools.cache
@@ -113,13 +218,10 @@ class Engine:
         self._fused = threading.Event()
         self._tracer: threading.Thread | None = None
         self.trace_error: str | None = None
+        self._plain = None  # the chunked path's Python functions (`_functions()`)
         # the optimizer's state before any step (its slots and iteration count), for `reset`
         model.optimizer.build(model.trainable_variables)
         self._initial_optimizer = [np.array(v.numpy()) for v in _state_variables(model)[len(model.weights):]]
-
-    @property
-    def _prepared(self) -> bool:
-        return self.ready
 
     @property
     def fused_ready(self) -> bool:
@@ -132,26 +234,34 @@ class Engine:
         if fused:
             self._trace_fused()
 
-    def _trace_chunked(self) -> None:
+    def _functions(self):
+        """The chunked path's Python functions: run eagerly until `prepare()` compiles them."""
+        if self._plain is None:
+            self._plain = self._make_functions()
+        return self._plain
+
+    def _make_functions(self):
         import tensorflow as tf
 
         model, ds = self.model, self.dataset
-        # The compiled functions close over locals only (never `self`), so an
-        # abandoned engine is not kept alive by its own functions.
+        # The functions close over locals only (never `self`), so an abandoned engine is not kept
+        # alive by its own compiled functions.
         y_dtype = Y_DTYPES[ds.task]
         x = tf.constant(np.asarray(ds.x_train, np.float32))
         y = tf.constant(np.asarray(ds.y_train).astype(y_dtype))
         x_val = tf.constant(np.asarray(ds.x_val, np.float32))
         y_val = tf.constant(np.asarray(ds.y_val).astype(y_dtype))
         model.optimizer.build(model.trainable_variables)
+        _build_compiled(model, np.asarray(ds.y_train[:1]).astype(y_dtype))
         variables = _state_variables(model)
         saved = [tf.Variable(v, trainable=False) for v in variables]
+        step = _train_step(model)
 
-        # Compiled one by one below; the fused path calls them from its loop.
         def train_batches(batches):
+            batches = tf.convert_to_tensor(batches)
             for i in tf.range(tf.shape(batches)[0]):
                 idx = batches[i]
-                model.train_step((tf.gather(x, idx), tf.gather(y, idx)))
+                step(tf.gather(x, idx), tf.gather(y, idx))
             return tf.constant(0)
 
         def evaluate():
@@ -177,20 +287,29 @@ class Engine:
                 metric.reset_state()
             return tf.constant(0)
 
-        self._train_chunk = tf.function(train_batches, input_signature=[tf.TensorSpec([None, None], tf.int32)])
-        self._end_epoch = tf.function(evaluate)
-        self._begin = tf.function(begin)
-        self._restore = tf.function(restore)
+        return SimpleNamespace(train_chunk=train_batches, end_epoch=evaluate, begin=begin, restore=restore,
+                               variables=variables, saved=saved)
+
+    def _trace_chunked(self) -> None:
+        import tensorflow as tf
+
+        fns = self._functions()
+        # Compiled one by one; the fused path calls them from its loop.
+        self._train_chunk = tf.function(fns.train_chunk, input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        self._end_epoch = tf.function(fns.end_epoch)
+        self._begin = tf.function(fns.begin)
+        self._restore = tf.function(fns.restore)
         for fn in (self._train_chunk, self._end_epoch, self._begin, self._restore):
             fn.get_concrete_function()
         # A compiled function's first call has one-time costs too (~0.1 s here): pay them now, with
         # calls that change nothing training needs (no steps; an evaluation whose metrics the next
-        # epoch resets; a backup, then a restore of that same state).
+        # epoch resets; a backup, then a restore of that same state). Not mid-epoch: an eager
+        # epoch in progress goes on compiled, and its backup must stay.
         _call(self._train_chunk, np.zeros((0, 1), np.int32))
-        _call(self._end_epoch)
-        _call(self._begin)
-        _call(self._restore)
-        self._variables, self._saved = variables, saved
+        if not self.mid_epoch:
+            _call(self._end_epoch)
+            _call(self._begin)
+            _call(self._restore)
         self.ready = True
 
     def _trace_fused(self) -> None:
@@ -301,28 +420,34 @@ class Engine:
         count = len(columns["loss"])
         return [{name: col[i] for name, col in columns.items()} for i in range(count)], bool(finite)
 
+    def _chunked(self, name: str):
+        """One of the chunked path's functions: compiled once `prepare()`d, else run eagerly."""
+        if self.ready:
+            return functools.partial(_call, getattr(self, "_" + name))
+        return getattr(self._functions(), name)
+
     def begin_epoch(self) -> None:
-        _call(self._begin)
+        self._chunked("begin")()
         self.mid_epoch = True
 
     def train_chunk(self, batches: np.ndarray) -> None:
-        _call(self._train_chunk, batches)
+        self._chunked("train_chunk")(batches)
 
     def end_epoch(self) -> tuple[dict, bool]:
         """Ends a chunked epoch: its metrics, and whether they are finite (if not, rolled back)."""
-        train, val = _call(self._end_epoch)
+        train, val = self._chunked("end_epoch")()
         values = {k: float(v) for k, v in train.items()}
         values.update({f"val_{k}": float(v) for k, v in val.items()})
         finite = bool(np.isfinite(values["loss"]) and np.isfinite(values["val_loss"]))
         if not finite:
-            _call(self._restore)
+            self._chunked("restore")()
         self.mid_epoch = False
         return values, finite
 
     def rollback(self) -> None:
         """Undoes the epoch in progress (weights and optimizer)."""
         if self.mid_epoch:
-            _call(self._restore)
+            self._chunked("restore")()
             self.mid_epoch = False
 
     # ------------------------------------------------------------ state
@@ -333,7 +458,7 @@ class Engine:
     def state(self) -> list[np.ndarray]:
         """Weights and optimizer state at the last finished epoch (a copy)."""
         self.model.optimizer.build(self.model.trainable_variables)  # no-op once built
-        source = self._saved if (self._prepared and self.mid_epoch) else _state_variables(self.model)
+        source = self._plain.saved if (self._plain is not None and self.mid_epoch) else _state_variables(self.model)
         return [np.array(v.numpy()) for v in source]
 
     def reset(self, weights: list[np.ndarray]) -> None:
