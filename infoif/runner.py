@@ -40,6 +40,10 @@ YOUNG_SECONDS, YOUNG_FLUSH = 3.0, 0.2  # a young run is written more often, so i
 # then trains in about a fifth of the chunked path's time (100 Circle epochs: 0.15-0.17 s against
 # 0.70-0.98 s). It was 2 s while the fused path traced `train_step` again (1-1.5 s).
 FUSE_AFTER_SECONDS = 0.3
+# A new model's first epoch runs eagerly, before anything is traced, when it has at most this many
+# steps: an eager step costs ~10 ms, tracing and warming the chunked path 0.2-0.35 s (500 rows,
+# 13 steps: 0.13-0.15 s eagerly). The chunked path is traced right after that epoch.
+EAGER_STEPS = 24
 
 
 @dataclass
@@ -138,6 +142,7 @@ class Runner:
         self._since_flush = math.inf  # the first epoch is written at once
         if checkpoint is not None:
             self._restore(checkpoint, gap)
+        self._first_epoch = self.epoch  # this runner's first epoch may run eagerly (`_eager_first_epoch`)
 
     # ------------------------------------------------------------ control
 
@@ -208,8 +213,9 @@ class Runner:
 
     def _trace_rest_soon(self, force: bool = False) -> None:
         """After each chunked epoch: the compiled probe, and the fused path when the run has
-        enough epochs left to repay tracing it, in a thread of their own (once each)."""
-        if self.engine.fused_ready or self.engine.tracing:
+        enough epochs left to repay tracing it, in a thread of their own (once each). Not after an
+        eager epoch: the chunked path is traced next, here, and one tracer at a time is enough."""
+        if self.engine.fused_ready or self.engine.tracing or not self.engine.ready:
             return
         x = self.x_probe
         probe = self.probe
@@ -222,6 +228,17 @@ class Runner:
             self.engine.trace_fused_in_background(also=None if probe_done else trace_probe)
         elif not probe.traced(x.shape) and self._probe_tracer is None:
             self._probe_tracer = self.engine.in_background(trace_probe, "infoif-trace-probe")
+
+    @property
+    def eager_first_epoch(self) -> bool:
+        """Whether the epoch about to run (or running) is this runner's first and runs eagerly, before
+        anything is traced (see EAGER_STEPS). Not for a sweep's runs, which finish their epochs
+        sooner on the traced path (an eager epoch costs about 0.1 s more) and whose first epoch
+        nobody waits for."""
+        if self.engine.ready or self.epoch > self._first_epoch or self.done_when_ended or self.epochs_to_come:
+            return False
+        n = self.engine.n_train
+        return math.ceil(n / min(self.control.batch_size, n)) <= EAGER_STEPS
 
     def _fusing_pays(self) -> bool:
         """Whether the epochs left would take long enough on the chunked path to repay tracing the
@@ -237,7 +254,8 @@ class Runner:
         if not control.wants_work:
             return False
         try:
-            self.engine.prepare()  # the chunked path; tracing is not training: the clock starts after it
+            if not self.eager_first_epoch:
+                self.engine.prepare()  # the chunked path; tracing is not training: the clock starts after it
             started = time.perf_counter()
             if self._partial is None:
                 self._apply_settings()

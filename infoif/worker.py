@@ -198,7 +198,8 @@ class Worker:
                 continue
             try:
                 runner = self.load(run_id)
-                runner.engine.prepare()  # the chunked path: the rest is traced while it trains
+                if not runner.eager_first_epoch:  # else traced after that epoch, by the worker's loop
+                    runner.engine.prepare()  # the chunked path: the rest is traced while it trains
             except Exception as exc:  # noqa: BLE001 - reported for that run
                 self._loaded.put((run_id, exc))
             else:

@@ -35,16 +35,99 @@ def losses(history):
 
 def test_the_first_snapshot_is_the_same_whichever_path_ran_it(circle):
     ds, frame = circle
-    chunked = Runner(SPEC, ds, seed=5, frame=frame)  # traces only the chunked path before epoch 1
+    eager = Runner(SPEC, ds, seed=5, frame=frame)  # a new model on small data: epoch 1 runs eagerly
+    assert eager.eager_first_epoch
+    chunked = Runner(SPEC, ds, seed=5, frame=frame)
+    chunked.engine.prepare()  # the chunked path traced: epoch 1 runs compiled, in chunks
     fused = Runner(SPEC, ds, seed=5, frame=frame)
     fused.prepare()  # everything traced: epoch 1 runs fused
-    a, b = train(chunked, 1), train(fused, 1)
+    a, b, c = train(eager, 1), train(chunked, 1), train(fused, 1)
+    assert not eager.engine.ready, "nothing was traced before the first epoch"
     assert not chunked.engine.fused_ready or chunked._epochs_per_call == 1
-    np.testing.assert_allclose(losses(a), losses(b), rtol=1e-5)
-    for x, y in zip(chunked.engine.state(), fused.engine.state()):
-        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
-    assert a[0].has_probes and b[0].has_probes
-    np.testing.assert_allclose(a[0].probes.energy_final, b[0].probes.energy_final, rtol=1e-4, atol=1e-6)
+    for other, runner in ((b, chunked), (c, fused)):
+        np.testing.assert_allclose(losses(a), losses(other), rtol=1e-5)
+        for x, y in zip(eager.engine.state(), runner.engine.state()):
+            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
+        assert a[0].has_probes and other[0].has_probes
+        np.testing.assert_allclose(a[0].probes.energy_final, other[0].probes.energy_final, rtol=1e-4, atol=1e-6)
+    assert not eager.eager_first_epoch, "only the first epoch runs eagerly"
+    train(eager, 2)
+    assert eager.engine.ready, "traced for the epochs after it"
+
+
+def test_an_eager_epoch_stopped_midway_leaves_the_last_finished_state(circle):
+    ds, frame = circle
+    runner = Runner(SPEC, ds, seed=1, frame=frame)
+    before = runner.engine.state()
+    runner._chunk_steps = 2  # the epoch in several calls
+    runner.command("train", epochs=None)
+    runner.advance()
+    assert runner.engine.mid_epoch and not runner.engine.ready
+    assert any(not np.array_equal(x, y) for x, y in zip(before, runner.engine._functions().variables)), "trained"
+    for x, y in zip(before, runner.engine.state()):
+        np.testing.assert_array_equal(x, y)  # a checkpoint now holds the last finished epoch's state
+    runner.command("stop")
+    for x, y in zip(before, runner.engine.state()):
+        np.testing.assert_array_equal(x, y)
+    assert runner.epoch == 0
+
+
+def test_an_eager_epoch_continued_compiled_is_the_same_epoch(circle):
+    """A first epoch begun eagerly and traced mid-way (as a worker may) ends as if run in one go."""
+    ds, frame = circle
+    split = Runner(SPEC, ds, seed=4, frame=frame)
+    split._chunk_steps = 3
+    split.command("train", epochs=1)
+    split.advance()
+    assert split.engine.mid_epoch and not split.engine.ready
+    split.engine.prepare()
+    while split.advance():
+        pass
+    whole = Runner(SPEC, ds, seed=4, frame=frame)
+    np.testing.assert_allclose(losses(split.history.snapshots()), losses(train(whole, 1)), rtol=1e-5)
+
+
+def test_only_a_small_new_runs_first_epoch_runs_eagerly(circle):
+    ds, frame = circle
+    assert Runner(SPEC, ds, batch_size=64).eager_first_epoch
+    assert not Runner(SPEC, ds, batch_size=1).eager_first_epoch, "too many steps: tracing pays"
+    sweep_run = Runner(SPEC, ds)
+    sweep_run.done_when_ended = True  # a sweep's run: its epochs count, not how soon the first shows
+    assert not sweep_run.eager_first_epoch
+
+
+def test_the_fused_adam_update_is_keras_adam(circle, monkeypatch):
+    """The engine's step applies a plain Adam in one fused operation per weight: the same numbers as
+    Keras' own `optimizer.apply`; any other optimizer goes through Keras."""
+    import keras
+
+    import infoif.engine as engine_module
+    from infoif.models import build_model
+
+    ds, _ = circle
+    x, y = ds.x_train[:64].astype("float32"), ds.y_train[:64].astype("float32")
+
+    def trained(fused: bool, **optimizer):
+        model = build_model(SPEC, ds.input_dim, ds.task, ds.num_classes, seed=3)
+        if optimizer:
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05, **optimizer), loss=model.loss,
+                          metrics=["accuracy"])
+        model.optimizer.build(model.trainable_variables)
+        assert (engine_module._fused_adam(model.optimizer, model.trainable_variables) is not None) == fused
+        step = engine_module._train_step(model)
+        for i in range(20):
+            step(x[i % 2 * 32:][:32], y[i % 2 * 32:][:32])
+        return model
+
+    fused = trained(True)
+    monkeypatch.setattr(engine_module, "_fused_adam", lambda *args: None)
+    plain = trained(False)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert int(fused.optimizer.iterations.numpy()) == int(plain.optimizer.iterations.numpy()) == 20
+    monkeypatch.undo()
+    clipped = trained(False, clipnorm=1.0)  # not a plain Adam: Keras applies it
+    assert all(np.isfinite(w).all() for w in clipped.get_weights())
 
 
 def test_a_run_that_switches_paths_has_the_history_of_one_that_does_not(circle):
