@@ -36,7 +36,7 @@ with st.sidebar:
     )
     spec = s.spec
     st.caption(f"{spec.num_interfaces} interfaces × {spec.units or 'input-width'} units · {spec.activation}")
-    _ui.live(lambda: _ui.status_line(s), s)
+    _ui.live(lambda: _ui.status_line(s), s, _ui.STATUS_SECONDS)
     _ui.training_controls(s, "sidebar")
     for problem in st.session_state.get("link_problems", []):
         st.warning(problem)

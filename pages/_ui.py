@@ -18,8 +18,13 @@ import streamlit as st
 from infoif.session import Session
 
 SESSION_KEY = "infoif"
-LIVE_SECONDS = 1.0  # charts refresh this often while training runs
-YOUNG_LIVE_SECONDS = 0.25  # and this often while a run is starting, so its first epoch shows at once
+# While training runs, live views refresh this often: the sidebar's status line every second, the
+# charts every two. Redrawing a page's charts every second kept a watching Chromium renderer busy
+# 0.64-0.74 of a core (mostly Plotly's redraw), which a 2-core machine took from training: watched
+# / bare throughput 0.81-0.88 (bench/app.py, 2026-12-07).
+STATUS_SECONDS = 1.0
+CHART_SECONDS = 2.0
+YOUNG_LIVE_SECONDS = 0.25  # both, while a run is starting, so its first epoch shows at once
 
 log = logging.getLogger("infoif.app")
 
@@ -30,7 +35,7 @@ def service():
     background, so TensorFlow's import is off every user's path. The home is INFOIF_HOME.
 
     Also, once per server: Streamlit runs a full garbage collection after every script run (and
-    live charts rerun every second in every watching tab). The server no longer imports
+    live views rerun every second or two in every watching tab). The server no longer imports
     TensorFlow, but pandas, plotly and Streamlit still make a collection cost 64-85 ms holding the
     GIL; with the long-lived import-time objects frozen out of the collector it is ~0 ms
     (bench/app.py prints both)."""
@@ -167,14 +172,14 @@ def status_line(s: Session) -> None:
         (st.error if state.status == "failed" else st.warning)(state.error)
 
 
-def live(render: Callable[[], None], s: Session) -> None:
-    """Draws `render()` in a fragment that refreshes every second while training runs (four times
-    a second while the run is young)."""
+def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS) -> None:
+    """Draws `render()` in a fragment that refreshes every `seconds` while training runs (four
+    times a second while the run is young)."""
     running = is_training(s)
     young = running and s.status().young
     inline = {"now": True}  # the first call is part of the full script run
 
-    @st.fragment(run_every=(YOUNG_LIVE_SECONDS if young else LIVE_SECONDS) if running else None)
+    @st.fragment(run_every=(YOUNG_LIVE_SECONDS if young else seconds) if running else None)
     def _live():
         with guard("live view"):
             render()

@@ -1,7 +1,7 @@
 """Interfaces: what each interface learned, over time, scrubbable by epoch.
 
 The views sit in tabs, and only the open tab is computed and drawn: a browser
-redrawing ten live charts every second took most of a core, which on a small
+redrawing ten live charts every second (now every two: pages/_ui.CHART_SECONDS) took most of a core, which on a small
 machine it took from training (bench/app.py).
 """
 
