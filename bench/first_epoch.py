@@ -8,7 +8,8 @@
    data, measured side by side in one process (TensorFlow imported and one
    model built before, as in a worker). Three ways to start:
      - cold: `Runner(...)` then `advance()` until the first epoch is recorded
-       (model built, the chunked path traced, one epoch, its probes);
+       (model built; on small data the epoch runs eagerly, on larger data the
+       chunked path is traced first; its probes);
      - built ahead: the dashboard's path, where a worker built and traced the
        model while the settings were on screen (`Worker._prewarm`); the
        clock starts at Train.

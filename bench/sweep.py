@@ -5,8 +5,9 @@
 
 1. A 16-run local sweep (num_interfaces 1, 2, 4, 8 x 4 seeds, 100 epochs each on
    Circle) through the training service with 2 workers (2 slots each, of which a sweep takes one),
-   against the same runs one after another (1 worker, 1 slot). Workers are started and
-   ready (TensorFlow imported) before the clock starts, in both. Rounds alternate;
+   against the same runs one after another (1 worker, 1 slot). Workers are started, ready
+   (TensorFlow imported) and warmed up (a tiny model trained, as a server's idle workers do:
+   infoif.worker.Worker._warm_up) before the clock starts, in both. Rounds alternate;
    medians. Target: parallel <= 0.6x sequential.
 2. The dashboard while a sweep runs: an Interfaces page rerun (AppTest, the
    page script only), with the service idle and with a sweep training on every
@@ -49,7 +50,7 @@ def sweep_seconds(workers: int, slots: int, epochs: int) -> tuple[float, float]:
     home = tempfile.mkdtemp(prefix="infoif-bench-sweep-")
     service = Service(home, workers=workers, slots=slots, worker_log=open(os.devnull, "wb")).start()
     try:
-        assert service.wait_ready(300), "workers did not start"
+        assert service.wait_ready(300, warm=True), "workers did not start"
         store = service.store
         plan = sweep.make_plan({"num_interfaces": "1,2,4,8"}, seeds=4, epochs=epochs)
         record = sweep.create(store, store.create_workspace(), plan, ModelSpec(), CIRCLE, "Circle", 32)

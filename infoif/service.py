@@ -106,6 +106,7 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, stderr=service.worker_log,
         )
         self.ready = threading.Event()
+        self.warm = threading.Event()  # warmed up, or stopped warming up for real work
         self.alive = True
         self.running: set[str] = set()  # runs training here (their slots)
         # model signatures of the runs started here lately, newest last: a queued run of one of these
@@ -159,6 +160,8 @@ class _Worker:
                     self.service._on_status(self, message)
             elif message.get("event") == "ready":
                 self.ready.set()
+            elif message.get("event") == "warm":
+                self.warm.set()
             elif message.get("event") == "status":
                 self.service._on_status(self, message)
         self.proc.wait()
@@ -246,12 +249,15 @@ class Service:
             except ServiceError:
                 pass
 
-    def wait_ready(self, timeout: float = 120.0) -> bool:
-        """Waits until every worker has imported TensorFlow (tests and benchmarks)."""
+    def wait_ready(self, timeout: float = 120.0, warm: bool = False) -> bool:
+        """Waits until every worker has imported TensorFlow, and with `warm=True` until each has also
+        warmed up or stopped warming up for real work (`infoif.worker.Worker._warm_up`): tests and
+        benchmarks."""
         deadline = time.monotonic() + timeout
         for worker in list(self._workers):
-            if not worker.ready.wait(max(0.0, deadline - time.monotonic())):
-                return False
+            for event in (worker.ready, worker.warm) if warm else (worker.ready,):
+                if not event.wait(max(0.0, deadline - time.monotonic())):
+                    return False
         return True
 
     @property

@@ -163,3 +163,24 @@ def test_workers_that_cannot_start_are_not_respawned_for_ever(tmp_path):
         assert len({w["pid"] for w in service.workers}) == started, "no new worker after giving up"
     finally:
         service.shutdown()
+
+
+def test_idle_workers_warm_up_and_report_it(service):
+    """A worker with nothing to do trains a tiny model through every path once (TensorFlow's and
+    Keras' one-time costs), then says so."""
+    assert service.wait_ready(300, warm=True), "every worker warms up, or stops warming up for real work"
+    assert all(w.warm.is_set() for w in service._workers)
+
+
+def test_warming_up_gives_way_to_real_work():
+    from infoif.runner import warm_up
+
+    asked = []
+
+    def interrupted():
+        asked.append(True)
+        return len(asked) > 2  # real work arrives during the eager first epoch
+
+    assert warm_up(interrupted) is False
+    assert len(asked) <= 4, "it stopped at the first step boundary after the work came"
+    assert warm_up() is True
