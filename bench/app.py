@@ -13,7 +13,7 @@ Prints:
   0. a full garbage collection in a process with the server's imports, as Streamlit runs
      after every script run, without and with gc.freeze() (pages/_ui.service freezes them);
   4. training throughput with the dashboard open in a browser (live charts refreshing every
-     second) on each page that draws them, against the same run in the same training service with
+     two seconds, the sidebar every second) on each page that draws them, against the same run in the same training service with
      nobody watching, in interleaved rounds measured in this run (issue 10: >= 0.9 on every page).
      Server, workers and browser share this machine's cores here; a user's browser usually runs
      elsewhere.

@@ -21,8 +21,8 @@ Tracing is most of a new model's wait for its first epoch. Until `prepare()`
 the chunked path's functions run eagerly (on small data the runner's first
 epoch does: `infoif.runner.EAGER_STEPS`). `prepare()` traces only the chunked
 path (one training step and one evaluation), which can run every epoch on its
-own; the fused path, a loop that calls the chunked
-path's compiled functions (their bodies are not traced again), is traced by
+own; the fused path, a loop that calls the chunked path's compiled functions
+(their bodies are not traced again), is traced by
 `trace_fused_in_background()` in a thread of its own while the first epochs
 run, and is used once `fused_ready`. Both paths run the same graphs on the
 same batches, so a run's history does not depend on when it switched.
@@ -219,6 +219,7 @@ class Engine:
         self._tracer: threading.Thread | None = None
         self.trace_error: str | None = None
         self._plain = None  # the chunked path's Python functions (`_functions()`)
+        self._compiled = None  # the same, compiled (`prepare()`)
         # the optimizer's state before any step (its slots and iteration count), for `reset`
         model.optimizer.build(model.trainable_variables)
         self._initial_optimizer = [np.array(v.numpy()) for v in _state_variables(model)[len(model.weights):]]
@@ -294,22 +295,22 @@ class Engine:
         import tensorflow as tf
 
         fns = self._functions()
-        # Compiled one by one; the fused path calls them from its loop.
-        self._train_chunk = tf.function(fns.train_chunk, input_signature=[tf.TensorSpec([None, None], tf.int32)])
-        self._end_epoch = tf.function(fns.end_epoch)
-        self._begin = tf.function(fns.begin)
-        self._restore = tf.function(fns.restore)
-        for fn in (self._train_chunk, self._end_epoch, self._begin, self._restore):
+        # Compiled one by one, under the same names; the fused path calls them from its loop.
+        compiled = SimpleNamespace(
+            train_chunk=tf.function(fns.train_chunk, input_signature=[tf.TensorSpec([None, None], tf.int32)]),
+            end_epoch=tf.function(fns.end_epoch), begin=tf.function(fns.begin), restore=tf.function(fns.restore))
+        for fn in vars(compiled).values():
             fn.get_concrete_function()
         # A compiled function's first call has one-time costs too (~0.1 s here): pay them now, with
         # calls that change nothing training needs (no steps; an evaluation whose metrics the next
         # epoch resets; a backup, then a restore of that same state). Not mid-epoch: an eager
         # epoch in progress goes on compiled, and its backup must stay.
-        _call(self._train_chunk, np.zeros((0, 1), np.int32))
+        _call(compiled.train_chunk, np.zeros((0, 1), np.int32))
         if not self.mid_epoch:
-            _call(self._end_epoch)
-            _call(self._begin)
-            _call(self._restore)
+            _call(compiled.end_epoch)
+            _call(compiled.begin)
+            _call(compiled.restore)
+        self._compiled = compiled
         self.ready = True
 
     def _trace_fused(self) -> None:
@@ -320,7 +321,9 @@ class Engine:
         # The chunked path's compiled functions, called as they are: their bodies are not traced
         # again (with Grappler off, tracing the loop around them and its first call took 0.14 s
         # where tracing `train_step` inline again took 0.36 s), and both paths run the same graphs.
-        train_batches, evaluate, begin, restore = self._train_chunk, self._end_epoch, self._begin, self._restore
+        compiled = self._compiled
+        train_batches, evaluate = compiled.train_chunk, compiled.end_epoch
+        begin, restore = compiled.begin, compiled.restore
 
         def one_epoch(batches):
             begin()
@@ -334,7 +337,7 @@ class Engine:
 
         # The metrics' names, from the traced evaluation: the loop below starts with empty
         # arrays for them, so it can run zero epochs (a warm-up call that changes nothing).
-        train_names, val_names = (list(d) for d in self._end_epoch.get_concrete_function().structured_outputs)
+        train_names, val_names = (list(d) for d in compiled.end_epoch.get_concrete_function().structured_outputs)
         names = train_names + [f"val_{k}" for k in val_names]
 
         def run_epochs(all_batches):
@@ -423,7 +426,7 @@ class Engine:
     def _chunked(self, name: str):
         """One of the chunked path's functions: compiled once `prepare()`d, else run eagerly."""
         if self.ready:
-            return functools.partial(_call, getattr(self, "_" + name))
+            return functools.partial(_call, getattr(self._compiled, name))
         return getattr(self._functions(), name)
 
     def begin_epoch(self) -> None:

@@ -1,8 +1,9 @@
 """Interfaces: what each interface learned, over time, scrubbable by epoch.
 
 The views sit in tabs, and only the open tab is computed and drawn: a browser
-redrawing ten live charts every second (now every two: pages/_ui.CHART_SECONDS) took most of a core, which on a small
-machine it took from training (bench/app.py).
+redrawing ten live charts every second took most of a core, which on a small
+machine it took from training (bench/app.py). They now refresh every two
+seconds (pages/_ui.CHART_SECONDS).
 """
 
 import numpy as np
