@@ -211,6 +211,7 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
         trainer = Trainer(spec, opened.dataset, seed=int(settings["seed"]), batch_size=batch,
                           probe_config=probe_config, name=settings.get("name"), frame=opened.frame,
                           sink=store.writer(info.id, worker=address))
+        trainer.prepare_ahead(int(epochs))  # nobody waits for its first epoch: traced whole, up front
         trainer.start(epochs=int(epochs))
         sent = -1
         while not trainer.wait(PROGRESS_SECONDS):

@@ -44,6 +44,12 @@ FUSE_AFTER_SECONDS = 0.3
 # steps: an eager step costs ~10 ms, tracing and warming the chunked path 0.2-0.35 s (500 rows,
 # 13 steps: 0.13-0.15 s eagerly). The chunked path is traced right after that epoch.
 EAGER_STEPS = 24
+# A run nobody watches start (a sweep's) is traced whole before its first epoch (`prepare_ahead`),
+# the fused path included when its model will train at least FUSE_AHEAD_EPOCHS epochs (this run's
+# and later runs' that take it over) of at most FUSE_AHEAD_STEPS steps: a chunked Circle epoch
+# took 3.7-5 ms, so 75 of them repay FUSE_AFTER_SECONDS; and an epoch of more steps than that may
+# not fit the fused path's calls (`advance`).
+FUSE_AHEAD_EPOCHS, FUSE_AHEAD_STEPS = 75, 128
 
 
 @dataclass
@@ -131,10 +137,12 @@ class Runner:
         self._epoch_seconds = 0.0
         self._chunked_epoch_seconds = 0.0  # the last chunked epoch's time (whether fusing would pay)
         # Set by a worker (infoif.worker): the model's `model_signature` (None: not to be reused), whether
-        # the run is unloaded once it ends (a sweep's), and the epochs later runs are expected to train
-        # on this model (a sweep's next seeds).
+        # the run is unloaded once it ends (a sweep's), the epochs it is to train (a sweep's, known before
+        # its Train arrives) and the epochs later runs are expected to train on this model (a sweep's
+        # next seeds).
         self.signature: str | None = None
         self.done_when_ended = False
+        self.sweep_epochs = 0
         self.epochs_to_come = 0
         self._probe_tracer = None
         self._partial: dict | None = None  # the chunked epoch in progress
@@ -205,6 +213,23 @@ class Runner:
         `advance()` traces the chunked path first, and the rest in the background."""
         self.engine.prepare(fused=True)
         self.probe.trace(self.x_probe.shape, warm_with=self.x_probe)
+
+    def prepare_ahead(self, epochs: int) -> None:
+        """Traces what `epochs` epochs of this run will use, here and now, for a run whose first
+        epochs nobody waits for (a sweep's): the chunked path, and the fused path with the
+        compiled probe when they pay (`FUSE_AHEAD_EPOCHS`, counting `epochs_to_come`).
+
+        Why not in the background while the first epochs run on the chunked path, as `advance()`
+        does for a run someone watches: a sweep keeps every core busy, and there it cost more
+        than it saved. Traced ahead, a new graph's first 100-epoch Circle run took 0.48-0.56 s
+        of CPU with its tracing, against 0.76-0.84 s traced behind (the tracer and the training
+        share one GIL, and the epochs meanwhile run at twice the fused path's cost), in the
+        same wall time on an idle second core (`bench/sweep.py` has the sweep's figures)."""
+        self.engine.prepare()
+        n = self.engine.n_train
+        steps = math.ceil(n / min(self.control.batch_size, n))
+        if epochs + self.epochs_to_come >= FUSE_AHEAD_EPOCHS and steps <= FUSE_AHEAD_STEPS:
+            self.prepare()
 
     def trace_rest(self) -> None:
         """Traces the fused path and the compiled probe in a background thread (once), whatever

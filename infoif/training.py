@@ -185,6 +185,11 @@ class Trainer:
             raise command.error
         return command.result
 
+    def prepare_ahead(self, epochs: int) -> None:
+        """Traces what `epochs` epochs will use before any is trained, for a run whose first epochs
+        nobody waits for (a Dask task's): see `infoif.runner.Runner.prepare_ahead`."""
+        self._call(lambda r: r.prepare_ahead(epochs))
+
     def start(self, epochs: int | None = None) -> None:
         """Trains `epochs` more epochs (None: until stopped). Also restarts a stopped run."""
         from infoif.control import check_epochs

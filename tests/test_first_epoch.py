@@ -205,6 +205,48 @@ def test_a_short_budget_does_not_pay_for_the_fused_path_but_a_long_one_does(circ
     assert sweep_seed.engine.wait_traced(120), "traced for the runs that follow"
 
 
+def test_a_sweep_run_is_traced_whole_before_its_first_epoch_when_that_pays(circle, tmp_path):
+    """A run whose first epochs nobody waits for (a sweep's) traces what it will use before it
+    starts, in the caller's thread: the fused path and the compiled probe when its model will train
+    many epochs (its own and later seeds'), only the chunked path for a few. Nothing is left to
+    trace behind its training, and its history is a fresh run's. Its model is written at its end,
+    not at its first flush too (a run someone watches has it at once)."""
+    from infoif.runner import FUSE_AHEAD_EPOCHS
+    from infoif.store import Store
+
+    ds, frame = circle
+    store = Store(tmp_path / "home")
+    ws = store.create_workspace()
+    long_run = Runner(SPEC, ds, seed=4, frame=frame, sink=store.writer(store.create_run(ws, SPEC, CIRCLE, "Circle").id))
+    long_run.done_when_ended, long_run.epochs_to_come = True, 3 * 40
+    long_run.prepare_ahead(40)
+    assert long_run.engine.ready and long_run.engine.fused_ready and long_run.probe.traced(long_run.x_probe.shape)
+    assert long_run.engine._tracer is None and long_run._probe_tracer is None, "traced here, not behind"
+    long_run.command("train", epochs=40)
+    assert long_run.advance() and long_run._epochs_per_call > 1, "on the fused path from its first call"
+    assert not long_run.sink.store.model_path(long_run.sink.run_id).exists(), "not at its first flush"
+    while long_run.advance():
+        pass
+    assert long_run.status == "finished" and long_run.engine._tracer is None and long_run._probe_tracer is None
+    long_run.sink.status(long_run)
+    assert store.model_path(long_run.sink.run_id).stat().st_size > 0, "written at its end"
+    watched = Runner(SPEC, ds, seed=4, frame=frame, sink=store.writer(store.create_run(ws, SPEC, CIRCLE, "Circle").id))
+    watched.command("train", epochs=40)
+    watched.advance()
+    watched.sink.status(watched)
+    assert store.model_path(watched.sink.run_id).exists(), "a run someone watches: its model at once"
+    while watched.advance():
+        pass
+    np.testing.assert_allclose(losses(long_run.history.snapshots()), losses(watched.history.snapshots()),
+                               rtol=1e-4)
+
+    short = Runner(SPEC, ds, seed=5, frame=frame)
+    short.done_when_ended = True
+    short.prepare_ahead(FUSE_AHEAD_EPOCHS // 2)
+    assert short.engine.ready and not short.engine.fused_ready, "a few epochs: the chunked path only"
+    assert not short.probe.traced(short.x_probe.shape)
+
+
 def test_a_run_on_a_reused_model_has_the_history_of_a_fresh_one(circle):
     """The next run of the same graph (a sweep's next seed) takes over a model done with: its own
     initial weights and a new optimizer, the compiled functions kept; same numbers as a fresh model."""

@@ -184,3 +184,32 @@ def test_warming_up_gives_way_to_real_work():
     assert warm_up(interrupted) is False
     assert len(asked) <= 4, "it stopped at the first step boundary after the work came"
     assert warm_up() is True
+
+
+def test_a_loaded_run_wakes_the_workers_loop_at_once(tmp_path):
+    """The worker's loop waits for requests on its standard input; what the loader thread hands over
+    (a run loaded, the warm-up done) wakes it too, so a loaded run starts without waiting for the
+    loop's next look. Deadlines only: without the wake-up each read below would block for 60 s."""
+    import io
+
+    from infoif.worker import Worker, _Lines
+
+    stdin_read, stdin_write = os.pipe()
+    lines = _Lines(stdin_read)
+    worker = Worker(str(tmp_path / "home"), "test", io.BytesIO())
+    try:
+        started = time.monotonic()
+        worker._done_loading(("some-run", RuntimeError("a load that failed")))
+        assert lines.read(60, wake=worker._wake_read) == []
+        os.write(stdin_write, b'{"op": "ping"}\n')
+        worker._done_loading(("another-run", RuntimeError("and another")))
+        assert lines.read(60, wake=worker._wake_read) == [b'{"op": "ping"}'], "a request that came meanwhile"
+        assert time.monotonic() - started < 30, "woken, not timed out"
+    finally:
+        worker.stop_loader()
+        os.close(stdin_read)
+        os.close(stdin_write)
+    handed = []
+    while not worker._loaded.empty():
+        handed.append(worker._loaded.get_nowait()[0])
+    assert [h for h in handed if isinstance(h, str)] == ["some-run", "another-run"], "in order, none lost"

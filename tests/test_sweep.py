@@ -97,6 +97,60 @@ def test_a_free_slot_takes_a_queued_run_whose_model_its_worker_keeps(tmp_path):
     assert svc._pick() is None, "no free slot"
 
 
+def test_a_sweep_run_waits_for_the_worker_with_its_model_when_that_is_sooner(tmp_path):
+    """A free worker does not trace a graph anew for a sweep's queued runs that the worker training
+    that graph would finish sooner, by the times its runs took so far (with tracing: "new"; on a kept
+    model: "kept"); it takes them when nothing is known yet, when enough are queued, when the worker
+    holding the model trains something else, and always for a run outside a sweep. When both
+    workers are free, the one that keeps the model gets the run."""
+    import threading
+    from collections import OrderedDict
+    from types import SimpleNamespace
+
+    from infoif.service import Service
+
+    svc = Service(tmp_path, workers=2, slots=2)  # never started: no processes
+    ws = svc.store.create_workspace()
+    ready = threading.Event()
+    ready.set()
+    holder, idle = (SimpleNamespace(alive=True, running=set(), recent=OrderedDict(), ready=ready) for _ in range(2))
+    svc._workers = [idle, holder]  # the idle one first: it would be asked first
+    record = sweep.create(svc.store, ws, sweep.make_plan({"num_interfaces": "3"}, seeds=5), ModelSpec(), CIRCLE,
+                          "Circle", 32)
+    runs = record["runs"]
+    graph = svc._signature(runs[0])
+    holder.recent[graph] = True
+    holder.running = {runs[0]}  # training the graph's first run
+
+    svc._queue = [(runs[4], "train", {})]
+    assert svc._pick() == (idle, 0), "nothing known of the graph's runs yet: it starts at once"
+    svc._took[graph] = {"new": 0.9, "kept": 0.3}
+    assert svc._pick() is None, "0.9 s with tracing here against ~0.15 s left there: it waits"
+    svc._queue = [(r, "train", {}) for r in runs[2:5]]
+    assert svc._pick() is None, "three queued: (3 - 1/2) x 0.3 = 0.75 s there is still sooner than 0.9 s"
+    svc._queue = [(r, "train", {}) for r in runs[1:5]]
+    assert svc._pick() == (idle, 0), "four queued: 1.05 s there, so one starts here"
+    svc._took[graph] = {"new": 3.0, "kept": 2.5}  # long runs: tracing matters little
+    svc._queue = [(r, "train", {}) for r in runs[3:5]]
+    assert svc._pick() == (idle, 0)
+
+    svc._took[graph] = {"new": 0.9, "kept": 0.3}
+    svc._queue = [(runs[4], "train", {})]
+    holder.running = set()
+    assert svc._pick() == (holder, 0), "both free: the worker that keeps the model takes it"
+    holder.running = {"someone-pressing-train"}
+    svc._workers = [idle]
+    assert svc._pick() == (idle, 0), "no worker trains the graph: nothing to wait for"
+    svc._workers = [idle, holder]
+    holder.running = {runs[0], "someone-pressing-train"}  # both its slots taken
+    alone = svc.store.create_run(ws, ModelSpec(num_interfaces=3), CIRCLE, "Circle").id
+    assert svc._signature(alone) == graph
+    svc._queue = [(alone, "train", {})]
+    assert svc._pick() == (idle, 0), "a run outside a sweep: someone waits for it"
+    svc._queue = [(runs[4], "train", {})]
+    assert svc._pick() is None, "the same graph's sweep run does wait"
+
+
 
 def test_values_are_typed_checked_and_deduplicated():
     assert sweep.parse_values("units", "4, none, 4") == (4, None)
@@ -229,6 +283,10 @@ def test_a_local_sweep_trains_every_run_on_the_workers(service):
     # the same seed and settings give the same run, whichever worker trained it
     by_point = frame.groupby(["num_interfaces", "activation", "seed"])["loss"].nunique()
     assert (by_point == 1).all()
+    # the service timed each graph's runs (what `_better_waits` goes by), and forgot the runs done
+    graphs = {service._signature(r) for r in record["runs"]}
+    assert graphs <= set(service._took) and all(service._took[g].get("new", 0) > 0 for g in graphs)
+    assert not set(record["runs"]) & set(service._started_at)
 
 
 def test_cancel_stops_what_has_not_finished_and_keeps_the_epochs(service):
@@ -283,6 +341,28 @@ def test_a_sweep_whose_process_is_killed_resumes_when_a_server_starts(tmp_path):
     assert infos[0].updated == first.updated  # the finished run was kept as it was, not trained again
     history = store.reader(runs[1]).snapshots()
     assert [s.epoch for s in history][-1] == 400
+
+
+def test_a_run_whose_process_dies_after_the_service_started_is_taken_over(service):
+    """A sweep run left "running" by a process that was still exiting when the service started (so
+    `start()` could not tell it was gone) is marked interrupted by the service's housekeeping, and
+    queued again when this process coordinates its sweep; a run held by a live process is left alone."""
+    from infoif.store import owner_label
+    from infoif.store.files import HOST
+
+    store = service.store
+    ws = store.create_workspace()
+    record = _make(store, ws, {"num_interfaces": "2,3"}, epochs=5)
+    orphan, held = record["runs"]
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store.set_status(orphan, "running", None, owner=f"{HOST}:{int(gone.stdout)}", heartbeat=time.time())
+    store.set_status(held, "running", None, owner=owner_label(), heartbeat=time.time())  # alive: this process
+    store.update_sweep(record["id"], status="running", owner=owner_label())
+    service._recover_orphans()
+    wait_for(lambda: store.run_info(orphan).status == "finished", what="the orphan trained again")
+    assert store.run_info(orphan).epochs == 5
+    assert store.run_info(held).status == "running", "a live process's run is its own"
+    store.set_status(held, "stopped", None)
 
 
 # ---------------------------------------------------------------- the command line

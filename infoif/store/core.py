@@ -532,12 +532,14 @@ class Store:
         self._db().execute(f"UPDATE runs SET status = ?, error = ?, updated = ?{', ' + sets if sets else ''} "
                            "WHERE id = ?", (status, error, time.time(), *args, run_id))
 
-    def recover(self, owner_alive=None) -> list[str]:
+    def recover(self, owner_alive=None, dead_only: bool = False) -> list[str]:
         """Marks as interrupted the active runs whose writing process is gone; returns their ids.
 
         A run is active (queued, running or paused) while a process holds it and writes its
         heartbeat. If that process died, or has been silent for STALE_SECONDS, the run is
-        interrupted: its epochs so far are kept, and Train resumes it from its checkpoint.
+        interrupted: its epochs so far are kept, and Train resumes it from its checkpoint. With
+        `dead_only`, only runs whose process on this host is gone (a running service's check: its
+        own queue may be silent for long).
         """
         now = time.time()
         interrupted = []
@@ -548,7 +550,8 @@ class Store:
             alive = pid_alive(owner) if owner_alive is None else owner_alive(owner)
             silence = math.inf if heartbeat is None else now - heartbeat
             # a live process on this host may hold a paused run without writing; one elsewhere must beat
-            if alive is False or (alive is None and silence > STALE_SECONDS) or silence > 20 * STALE_SECONDS:
+            if alive is False or (not dead_only and ((alive is None and silence > STALE_SECONDS)
+                                                     or silence > 20 * STALE_SECONDS)):
                 self.set_status(run_id, "interrupted",
                                 f"Interrupted: the process training this run stopped while it was {status}. "
                                 f"Its {epochs} epochs are kept; press Train to resume from the last checkpoint.")

@@ -114,6 +114,10 @@ class RunWriter:
         setup = None
         if not self._setup_written:
             setup, self._setup_written = runner.probe_setup.to_flat(), True
+        if not self._last_model and runner.done_when_ended:
+            # A sweep's run: nobody downloads it while it trains, so its model is written at its end (or
+            # after MODEL_SECONDS), not at its first flush too (exporting took 20-30 ms of a 0.3 s run).
+            self._last_model = now
         if model and (final or now - self._last_model >= MODEL_SECONDS) and runner.epoch \
                 and not runner.engine.mid_epoch and runner.epoch != self._model_epoch:
             model_bytes = runner.export_model()  # once per epoch: a run that ends is settled twice or more
