@@ -199,10 +199,12 @@ class Service:
         self._budgeted: dict[str, bool] = {}
         self._warm: dict[str, _Worker] = {}  # fresh-run settings key -> the worker that built it
         self._run_facts: OrderedDict = OrderedDict()  # run id -> (model signature, in a sweep): started or queued
-        # How long runs of each model graph took, from their start here to "finished": {"new": on a worker
-        # that traced the graph for it, "kept": on one that had its model} (see `_better_waits`).
+        # How long sweep runs of each model graph took, from their start here to "finished": {"new": on a
+        # worker that traced the graph for it, "kept": on one that had its model}, and the latest of either
+        # kind whatever the graph (see `_better_waits`).
         self._started_at: dict[str, tuple[float, str | None, bool]] = {}  # run id -> (time, signature, new)
         self._took: OrderedDict = OrderedDict()  # signature -> {"new": seconds, "kept": seconds}
+        self._took_latest: dict[str, float] = {}
         self._seen: dict[str, float] = {}
         self._names = itertools.count()
         self._started = False
@@ -487,7 +489,8 @@ class Service:
         """Whether a sweep's queued run should wait for the worker training its graph rather than start
         on `worker`, which would trace the graph anew: when another worker is training a run of that
         graph (it takes the queued ones over next, model and all) and would finish them all sooner
-        than a run with tracing takes here, by the times runs of the graph took so far. A new graph
+        than a run with tracing takes here, by the times runs of the graph took so far (or, until it
+        has both, of the latest sweep runs: a sweep's runs share data and epochs). A new graph
         took about three times a later run of it (Circle, 100 epochs: 0.9 s against 0.3 s), so a
         worker that took the last run or two of another's graph finished later than waiting would
         have, and spent CPU the other worker needed: 2 of 5 sixteen-run sweeps traced a graph twice."""
@@ -497,7 +500,7 @@ class Service:
         if not any(other is not worker and other.alive and signature in other.recent
                    and any(self._signature(r) == signature for r in other.running) for other in self._workers):
             return False
-        took = self._took.get(signature, {})
+        took = {**self._took_latest, **self._took.get(signature, {})}  # the graph's own times, else the latest
         if "new" not in took or "kept" not in took:
             return False  # nothing to go by yet: start it
         # The k runs of the graph in the queue: all on the worker that has the model take about
@@ -535,7 +538,7 @@ class Service:
                 target.running.add(run_id)  # the slot is taken now, not when the worker answers
             previous = holder if holder is not None and holder is not target else None
             self._where[run_id] = target
-            if verb == "train":
+            if verb == "train" and self._facts(run_id)[1]:
                 self._started_at[run_id] = (time.monotonic(), signature, signature not in target.recent)
             if signature is not None:
                 target.recent[signature] = True
@@ -601,7 +604,8 @@ class Service:
                 started = self._started_at.pop(run_id, None)
                 if status == "finished" and started is not None and started[1] is not None:
                     took = self._took.setdefault(started[1], {})
-                    took["new" if started[2] else "kept"] = time.monotonic() - started[0]
+                    kind = "new" if started[2] else "kept"
+                    took[kind] = self._took_latest[kind] = time.monotonic() - started[0]
                     self._took.move_to_end(started[1])
                     while len(self._took) > MAX_RUN_FACTS:
                         self._took.popitem(last=False)

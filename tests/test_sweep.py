@@ -124,6 +124,10 @@ def test_a_sweep_run_waits_for_the_worker_with_its_model_when_that_is_sooner(tmp
 
     svc._queue = [(runs[4], "train", {})]
     assert svc._pick() == (idle, 0), "nothing known of the graph's runs yet: it starts at once"
+    svc._took_latest = {"new": 0.9, "kept": 0.3}
+    svc._took[graph] = {"new": 0.95}
+    assert svc._pick() is None, "the graph's own time with tracing, the latest sweep run's on a kept model"
+    svc._took_latest = {}
     svc._took[graph] = {"new": 0.9, "kept": 0.3}
     assert svc._pick() is None, "0.9 s with tracing here against ~0.15 s left there: it waits"
     svc._queue = [(r, "train", {}) for r in runs[2:5]]
@@ -286,6 +290,7 @@ def test_a_local_sweep_trains_every_run_on_the_workers(service):
     # the service timed each graph's runs (what `_better_waits` goes by), and forgot the runs done
     graphs = {service._signature(r) for r in record["runs"]}
     assert graphs <= set(service._took) and all(service._took[g].get("new", 0) > 0 for g in graphs)
+    assert service._took_latest.get("new", 0) > 0
     assert not set(record["runs"]) & set(service._started_at)
 
 
