@@ -39,7 +39,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 from infoif.control import ACTIVE, check_batch_size, check_epochs, check_learning_rate
@@ -475,8 +475,9 @@ class Service:
         (it keeps those models, so the run starts without tracing) on the least busy such worker,
         else the first in line the least busy free worker may take. Looks only a little way down
         the queue for a match, so no run waits long behind later ones."""
+        queued = Counter(self._signature(run_id) for run_id, _, _ in self._queue)  # runs per graph
         free = [(w, [i for i, (run_id, _, _) in enumerate(self._queue)
-                     if self._may_take(w, run_id) and not self._better_waits(w, run_id)])
+                     if self._may_take(w, run_id) and not self._better_waits(w, run_id, queued)])
                 for w in sorted((w for w in self._workers if self._may_take(w)), key=_busy)]
         for worker, takes in free:
             match = next((i for i in takes[:QUEUE_LOOKAHEAD] if self._signature(self._queue[i][0]) in worker.recent),
@@ -485,7 +486,7 @@ class Service:
                 return worker, match
         return next(((worker, takes[0]) for worker, takes in free if takes), None)
 
-    def _better_waits(self, worker: _Worker, run_id: str) -> bool:
+    def _better_waits(self, worker: _Worker, run_id: str, queued: Counter) -> bool:
         """Whether a sweep's queued run should wait for the worker training its graph rather than start
         on `worker`, which would trace the graph anew: when another worker is training a run of that
         graph (it takes the queued ones over next, model and all) and would finish them all sooner
@@ -503,11 +504,10 @@ class Service:
         took = {**self._took_latest, **self._took.get(signature, {})}  # the graph's own times, else the latest
         if "new" not in took or "kept" not in took:
             return False  # nothing to go by yet: start it
-        # The k runs of the graph in the queue: all on the worker that has the model take about
+        # The k runs of the graph in the queue (`queued`): all on the worker that has the model take about
         # (k - 1/2) runs after now (half of its current run is left, on average); one of them here
         # takes a run with tracing. Waiting wins unless that is sooner.
-        waiting = sum(self._signature(queued) == signature for queued, _, _ in self._queue)
-        return took["new"] >= (waiting - 0.5) * took["kept"]
+        return took["new"] >= (queued[signature] - 0.5) * took["kept"]
 
     def _start(self, run_id: str, verb: str, kwargs: dict, wait: float | None,
                prefer: _Worker | None = None) -> dict:
@@ -693,14 +693,12 @@ class Service:
                 except ServiceError:
                     pass
 
-
     def _recover_orphans(self) -> None:
         """Marks interrupted the runs left active by a process on this host that has died since
         `start()` looked (a command line killed just before this service started, whose worker was
         still exiting then: 1 in 25 tries left a run "running" for ever), and queues them again
         when they belong to a sweep this process coordinates."""
         from infoif import sweep
-
         from infoif.store.files import HOST, pid_alive
 
         with self._lock:  # the runs of this service's own workers: `_on_death` reports theirs

@@ -2,6 +2,7 @@
 a worker killed mid-run. Behaviour only: every wait below is a deadline, not a measurement."""
 
 import os
+import select
 import signal
 import time
 
@@ -189,7 +190,8 @@ def test_warming_up_gives_way_to_real_work():
 def test_a_loaded_run_wakes_the_workers_loop_at_once(tmp_path):
     """The worker's loop waits for requests on its standard input; what the loader thread hands over
     (a run loaded, the warm-up done) wakes it too, so a loaded run starts without waiting for the
-    loop's next look. Deadlines only: without the wake-up each read below would block for 60 s."""
+    loop's next look. No timing: a read woken by the loader has drained the wake-up (one that timed
+    out would have left it in the pipe)."""
     import io
 
     from infoif.worker import Worker, _Lines
@@ -197,19 +199,27 @@ def test_a_loaded_run_wakes_the_workers_loop_at_once(tmp_path):
     stdin_read, stdin_write = os.pipe()
     lines = _Lines(stdin_read)
     worker = Worker(str(tmp_path / "home"), "test", io.BytesIO())
+    worker.stop_loader()  # its warm-up (which wakes the loop too) cut short: nothing else writes below
+    lines.read(0, wake=worker._wake_read)
+    while not worker._loaded.empty():
+        worker._loaded.get_nowait()
+
+    def wake_pending():
+        return bool(select.select([worker._wake_read], [], [], 0)[0])
+
     try:
-        started = time.monotonic()
         worker._done_loading(("some-run", RuntimeError("a load that failed")))
+        assert wake_pending()
         assert lines.read(60, wake=worker._wake_read) == []
+        assert not wake_pending(), "woken by the loader, not timed out"
         os.write(stdin_write, b'{"op": "ping"}\n')
         worker._done_loading(("another-run", RuntimeError("and another")))
         assert lines.read(60, wake=worker._wake_read) == [b'{"op": "ping"}'], "a request that came meanwhile"
-        assert time.monotonic() - started < 30, "woken, not timed out"
+        assert not wake_pending()
     finally:
-        worker.stop_loader()
         os.close(stdin_read)
         os.close(stdin_write)
     handed = []
     while not worker._loaded.empty():
         handed.append(worker._loaded.get_nowait()[0])
-    assert [h for h in handed if isinstance(h, str)] == ["some-run", "another-run"], "in order, none lost"
+    assert handed == ["some-run", "another-run"], "in order, none lost"
