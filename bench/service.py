@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 WINDOW = 8.0  # seconds of steady training measured
+RUNS_PER_WORKER = 2  # runs training on every worker while the verbs' latency is measured
 SETTLE = 5.0  # seconds after every run's first epoch before measuring (a new run traces in the background)
 CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto", "seed": 0}
 
@@ -64,7 +65,7 @@ def control_latency(service, workspace, repeats: int = 10) -> dict[str, list[flo
     from infoif.spec import ModelSpec
 
     store = service.store
-    k = service.n_workers * service.slots
+    k = RUNS_PER_WORKER * service.n_workers
     runs = [store.create_run(workspace, ModelSpec(), CIRCLE, "Circle", seed=i).id for i in range(k)]
     for r in runs:
         service.train(r, None, wait=None)
@@ -123,10 +124,10 @@ def main():
     from infoif.service import Service
 
     home = tempfile.mkdtemp(prefix="infoif-bench-")
-    service = Service(home, slots=2).start()
+    service = Service(home).start()
     assert service.wait_ready(300)
     workspace = service.store.create_workspace()
-    print(f"{service.n_workers} workers x {service.slots} slots, {os.cpu_count()} CPUs; window {WINDOW:g} s; "
+    print(f"{service.n_workers} workers, {os.cpu_count()} CPUs; window {WINDOW:g} s; "
           f"medians of {rounds} interleaved rounds\n")
     results = {("service", k): [] for k in (1, 2, 4)}
     results.update({("threads", k): [] for k in (1, 2, 4)} if not args.skip_threads else {})
@@ -154,7 +155,7 @@ def main():
             print(f"{design:>8} {k:>4} | {total:>14.0f} {total / alone:>9.2f} | {fair:>12.2f}  "
                   + ", ".join(f"{x:.0f}" for x in middle))
     print("\nTargets: service, 2 runs: aggregate >= 1.6x one run; 4 runs: slowest/fair >= 0.5.")
-    print(f"\nVerb to worker and back, {service.n_workers * service.slots} runs training "
+    print(f"\nVerb to worker and back, {RUNS_PER_WORKER * service.n_workers} runs training "
           "(median / max of 10, target 0.2 s):")
     for name, values in latency.items():
         print(f"  {name:16s} {1000 * statistics.median(values):6.1f} ms / {1000 * max(values):6.1f} ms")

@@ -4,7 +4,7 @@
     python bench/sweep.py --quick    # one round
 
 1. A 16-run local sweep (num_interfaces 1, 2, 4, 8 x 4 seeds, 100 epochs each on
-   Circle) through the training service with 2 workers (2 slots each, of which a sweep takes one),
+   Circle) through the training service with 2 workers (a sweep trains one run on each),
    against the same runs one after another (1 worker, 1 slot). Workers are started, ready
    (TensorFlow imported) and warmed up (a tiny model trained, as a server's idle workers do:
    infoif.worker.Worker._warm_up) before the clock starts, in both. Rounds alternate;
@@ -41,14 +41,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def sweep_seconds(workers: int, slots: int, epochs: int) -> tuple[float, float]:
+def sweep_seconds(workers: int, epochs: int) -> tuple[float, float]:
     """Wall seconds of the sweep, and the CPU seconds its workers spent meanwhile."""
     from infoif import sweep
     from infoif.service import Service
     from infoif.spec import ModelSpec
 
     home = tempfile.mkdtemp(prefix="infoif-bench-sweep-")
-    service = Service(home, workers=workers, slots=slots, worker_log=open(os.devnull, "wb")).start()
+    service = Service(home, workers=workers, worker_log=open(os.devnull, "wb")).start()
     try:
         assert service.wait_ready(300, warm=True), "workers did not start"
         store = service.store
@@ -93,13 +93,13 @@ def main() -> int:
     args = parser.parse_args()
     rounds = 0 if args.skip_sweep else 1 if args.quick else 3
 
-    print("1. A 16-run sweep (4 N x 4 seeds, 100 epochs, Circle): 2 workers x 2 slots vs one after another")
+    print("1. A 16-run sweep (4 N x 4 seeds, 100 epochs, Circle): 2 workers vs one after another")
     print("   (CPU: the workers' user + system seconds over the sweep; cores = CPU / wall)")
     par, seq, ratios = [], [], []
     for r in range(rounds):
         pair = {}
         for name in (("par", "seq") if r % 2 == 0 else ("seq", "par")):
-            wall, cpu = sweep_seconds(2, 2, 100) if name == "par" else sweep_seconds(1, 1, 100)
+            wall, cpu = sweep_seconds(2, 100) if name == "par" else sweep_seconds(1, 100)
             pair[name] = wall
             (par if name == "par" else seq).append(wall)
             print(f"   round {r + 1} {'parallel  ' if name == 'par' else 'sequential'} {wall:6.1f} s  "

@@ -33,6 +33,10 @@ __all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
 
 CHUNK_SECONDS = 0.1  # target duration of one compiled call
 CHECKPOINT_SECONDS = 1.0  # a crash loses at most about this much training (plus the writer's lag)
+# ... and a run sharing its worker with others (`infoif.fairshare`) is written at least this often by the
+# clock on the wall, whatever its share: the status line (which reads the store every second) moves at
+# every look, and a crash loses under a second of it. Alone, a run is written every CHECKPOINT_SECONDS.
+FLUSH_WALL_SECONDS = 0.75
 YOUNG_SECONDS, YOUNG_FLUSH = 3.0, 0.2  # a young run is written more often, so its first epochs show at once
 # The fused path is traced only when the epochs left (of this run, and of later runs that will take
 # its model over) would take this long on the chunked path: tracing it (a loop around the chunked
@@ -148,6 +152,7 @@ class Runner:
         self._partial: dict | None = None  # the chunked epoch in progress
         self._since_checkpoint = 0.0
         self._since_flush = math.inf  # the first epoch is written at once
+        self._flushed_at = time.monotonic()  # when it was written last, by the wall clock
         if checkpoint is not None:
             self._restore(checkpoint, gap)
         self._first_epoch = self.epoch  # this runner's first epoch may run eagerly (`_eager_first_epoch`)
@@ -312,10 +317,12 @@ class Runner:
                                                             and not self.control.stepping):
             self._finish_probes()
             self.settle()
-        elif self.sink is not None and (self._since_checkpoint >= CHECKPOINT_SECONDS or (
-                self.clock < YOUNG_SECONDS and self._since_flush >= YOUNG_FLUSH)):
+        elif self.sink is not None and (
+                self._since_checkpoint >= CHECKPOINT_SECONDS or time.monotonic() - self._flushed_at >= FLUSH_WALL_SECONDS
+                or (self.clock < YOUNG_SECONDS and self._since_flush >= YOUNG_FLUSH)):
             # a young run is written more often, so that its first epochs show at once
             self._since_checkpoint = self._since_flush = 0.0
+            self._flushed_at = time.monotonic()
             self.sink.flush(self, self.checkpoint())
         return True
 

@@ -10,19 +10,27 @@ Sweeps (`infoif.sweep`) send their runs here like any other; a sweep left
 running by a server that died is resumed when the next service starts.
 
 Runs execute in worker processes (`infoif.worker`), one per core by default
-(`INFOIF_WORKERS`). Each worker trains up to `slots` runs at once
-(`INFOIF_SLOTS`, default 2), taking turns call by call, so that a few users
-share the cores fairly and a new run starts at once even when every worker
-is busy; runs beyond `workers x slots` wait in a first-come queue, each
-knowing its position. A sweep's runs take one slot per worker, and a free slot
-takes the queued run whose model graph its worker keeps (see `_pick`). A run
-stays loaded in its worker while paused, so a resume is instant; a run that
-must move to a free worker is unloaded (with a checkpoint) and loaded there.
+(`INFOIF_WORKERS`). Every run a person starts trains at once: it goes to the
+least loaded worker, which interleaves all its runs call by call with
+weighted turns, so N runs on W cores each get about W/N of a core, a run
+someone watches more than one nobody watches, and any person's run more
+than a sweep's (`infoif.fairshare` holds the policy). Once a second the
+service updates the weights and, when the workers' loads drift apart (runs
+ended, a worker died), moves a run from the busiest to the idlest worker
+(unloaded with a checkpoint, loaded there). A workspace may train
+`INFOIF_MAX_RUNS_PER_WORKSPACE` runs at once (default 4), the server
+`INFOIF_MAX_RUNS` (default 12 per worker); beyond that Train is refused with
+a message saying what to do, never queued in silence. A sweep's runs wait in
+a queue and train one per worker, and a worker that frees takes the queued
+run whose model graph it keeps (see `_pick`). A run stays loaded in its
+worker while paused, so a resume is instant.
 
 The store is the single source of truth: workers write every epoch and
 status there; this service only tracks where runs are and what waits. If a
 worker dies, its runs are marked failed (their epochs up to the last
-checkpoint kept, Train resumes them) and a new worker takes its place. A run
+checkpoint kept) and a new worker takes its place; the runs it was training
+continue on the other workers from their checkpoints at once, the gap marked
+(a run whose worker dies twice under it waits for Train instead). A run
 with an epoch budget finishes even when nobody watches; a run "until
 stopped" that no one has looked at for `idle_pause` seconds (`INFOIF_IDLE_PAUSE`,
 default 600) is paused, never lost.
@@ -31,6 +39,7 @@ default 600) is paused, never lost.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import json
 import logging
@@ -42,22 +51,29 @@ import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 
+from infoif import fairshare
 from infoif.control import ACTIVE, check_batch_size, check_epochs, check_learning_rate
 from infoif.store import Store, owner_label
 
-__all__ = ["Service", "shared", "ServiceError", "default_workers"]
+__all__ = ["Service", "shared", "ServiceError", "AdmissionError", "default_workers", "limits_from_env"]
 
 log = logging.getLogger("infoif.service")
 ROOT = Path(__file__).resolve().parent.parent
 MAX_FAILED_STARTS = 4  # workers dying before they are ready, in a row, before the service gives up
 VERB_TIMEOUT = 10.0  # a pause or stop waits this long for its worker (which may be tracing a model)
-QUEUE_LOOKAHEAD = 16  # a free slot may take a queued run this far down the line (one whose model is there)
+QUEUE_LOOKAHEAD = 16  # a free worker may take a queued run this far down the line (one whose model is there)
 RECENT_SIGNATURES = 8  # model signatures remembered per worker (it keeps infoif.worker.MAX_RETIRED models)
 MAX_RUN_FACTS = 4096  # runs whose signature and sweep membership are cached
+BALANCE_SECONDS = 1.0  # how often the service updates the runs' weights and balances the workers
+MAX_REVIVALS = 1  # times a run continues by itself after its worker died under it
 
 
 class ServiceError(RuntimeError):
     """The service could not do what was asked; the message says why and what to do."""
+
+
+class AdmissionError(ServiceError):
+    """A run may not start now: its workspace or the server trains as many runs as allowed."""
 
 
 def default_workers() -> int:
@@ -74,7 +90,14 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _env_number(name: str, default: float, lo: float, hi: float) -> float:
+def limits_from_env(workers: int) -> fairshare.Limits:
+    """How many runs may train at once, from INFOIF_MAX_RUNS_PER_WORKSPACE and INFOIF_MAX_RUNS."""
+    return fairshare.Limits(
+        per_workspace=int(_env_number("INFOIF_MAX_RUNS_PER_WORKSPACE", 4, 1, 10**6, whole=True)),
+        total=int(_env_number("INFOIF_MAX_RUNS", fairshare.RUNS_PER_WORKER * workers, 1, 10**6, whole=True)))
+
+
+def _env_number(name: str, default: float, lo: float, hi: float, whole: bool = False) -> float:
     value = os.environ.get(name)
     if not value:
         return default
@@ -82,6 +105,8 @@ def _env_number(name: str, default: float, lo: float, hi: float) -> float:
         number = float(value)
     except ValueError:
         raise ServiceError(f"{name} must be a number. Received: {name}={value!r}") from None
+    if whole and number != int(number):
+        raise ServiceError(f"{name} must be a whole number. Received: {name}={value!r}")
     if not lo <= number <= hi:
         raise ServiceError(f"{name} must be from {lo:g} to {hi:g}. Received: {name}={value!r}")
     return number
@@ -108,9 +133,10 @@ class _Worker:
         self.ready = threading.Event()
         self.warm = threading.Event()  # warmed up, or stopped warming up for real work
         self.alive = True
-        self.running: set[str] = set()  # runs training here (their slots)
+        self.running: set[str] = set()  # runs training here, or being loaded here to train
+        self.weights: dict[str, float] = {}  # the weight last sent for each run here
         # model signatures of the runs started here lately, newest last: a queued run of one of these
-        # graphs goes here when a slot frees, to take over a model done with (infoif.worker)
+        # graphs goes here when it can take one, to take over a model done with (infoif.worker)
         self.recent: OrderedDict = OrderedDict()
         self._ids = itertools.count(1)
         self._replies: dict[int, _Reply] = {}
@@ -174,7 +200,7 @@ class _Worker:
 class Service:
     """The server's training service (see the module docstring)."""
 
-    def __init__(self, home=None, workers: int | None = None, slots: int | None = None,
+    def __init__(self, home=None, workers: int | None = None, limits: fairshare.Limits | None = None,
                  idle_pause: float | None = None, hold: bool = False, resume_sweeps: bool = False,
                  worker_log=None):
         self.store = Store(home)
@@ -187,7 +213,7 @@ class Service:
         self.hold = bool(hold)
         self._gone = not self.hold
         self.n_workers = workers if workers is not None else default_workers()
-        self.slots = int(slots if slots is not None else _env_number("INFOIF_SLOTS", 2, 1, 64))
+        self.limits = limits if limits is not None else limits_from_env(self.n_workers)
         self.idle_pause = float(idle_pause if idle_pause is not None
                                 else _env_number("INFOIF_IDLE_PAUSE", 600, 1, 10**7))
         self._lock = threading.RLock()
@@ -206,6 +232,9 @@ class Service:
         self._took: OrderedDict = OrderedDict()  # signature -> {"new": seconds, "kept": seconds}
         self._took_latest: dict[str, float] = {}
         self._seen: dict[str, float] = {}
+        self._placed_at: dict[str, float] = {}  # run id -> when it was last placed on a worker (monotonic)
+        self._moving: dict[str, threading.Event] = {}  # runs being moved between workers: set once moved
+        self._revived: Counter = Counter()  # run id -> times it continued after its worker died
         self._names = itertools.count()
         self._started = False
         self._closed = False
@@ -225,6 +254,7 @@ class Service:
                 self._workers.append(_Worker(self, f"w{next(self._names)}"))
         threading.Thread(target=self._dispatcher, name="infoif-service-dispatch", daemon=True).start()
         threading.Thread(target=self._housekeeper, name="infoif-service-idle", daemon=True).start()
+        threading.Thread(target=self._balancer, name="infoif-service-balance", daemon=True).start()
         if self.resume_sweeps:
             threading.Thread(target=self._resume_sweeps, name="infoif-service-sweeps", daemon=True).start()
         atexit.register(self.shutdown)
@@ -271,6 +301,11 @@ class Service:
         return [{"name": w.name, "pid": w.pid, "ready": w.ready.is_set(), "alive": w.alive,
                  "running": sorted(w.running)} for w in self._workers]
 
+    @property
+    def starting(self) -> bool:
+        """Whether no worker is ready to train yet (a fresh server's workers import TensorFlow)."""
+        return not self.broken and not any(w.alive and w.ready.is_set() for w in self._workers)
+
     def shutdown(self, timeout: float = 15.0) -> None:
         """Stops the workers; they write everything and mark their active runs interrupted."""
         with self._lock:
@@ -301,7 +336,8 @@ class Service:
 
     def train(self, run_id: str, epochs: int | None = None, wait: float | None = 2.0) -> dict:
         """Trains `epochs` more epochs (None: until stopped), or continues a paused run with
-        `epochs="resume"`; starts at once on a free worker slot, or queues."""
+        `epochs="resume"`; starts at once on a worker (a sweep's run may queue). Raises
+        AdmissionError when the run's workspace or the server trains as many runs as allowed."""
         if epochs != "resume":
             check_epochs(epochs)
         verb, kwargs = ("resume", {}) if epochs == "resume" else ("train", {"epochs": epochs})
@@ -380,7 +416,7 @@ class Service:
     def _request(self, run_id: str, op: str, timeout: float, **fields) -> dict:
         if self.broken:
             raise ServiceError(self.broken)
-        with self._lock:
+        with self._settled(run_id):
             worker = self._where.get(run_id)
             if worker is None or not worker.alive:
                 worker = self._free_worker(None) or next((w for w in self._workers if w.alive), None)
@@ -404,7 +440,8 @@ class Service:
 
     def where(self, run_id: str) -> dict:
         """{"queued": position (1-based)}, or {"worker": name, "slot": whether it trains there
-        (or is being loaded to)}, or {} when no worker holds it."""
+        (or is being loaded to), "ready": whether that worker has imported TensorFlow}, or {}
+        when no worker holds it."""
         with self._lock:
             for i, (queued, _, _) in enumerate(self._queue):
                 if queued == run_id:
@@ -412,7 +449,7 @@ class Service:
             worker = self._where.get(run_id)
             if worker is None:
                 return {}
-            return {"worker": worker.name, "slot": run_id in worker.running}
+            return {"worker": worker.name, "slot": run_id in worker.running, "ready": worker.ready.is_set()}
 
     def forget(self, run_id: str) -> None:
         """Before a run is deleted: stops it and drops it from its worker and the queue."""
@@ -422,8 +459,11 @@ class Service:
             self._settings.pop(run_id, None)
             self._run_facts.pop(run_id, None)
             self._started_at.pop(run_id, None)
+            self._placed_at.pop(run_id, None)
+            self._revived.pop(run_id, None)
             if worker is not None:
                 worker.running.discard(run_id)
+                worker.weights.pop(run_id, None)
         if worker is not None and worker.alive:
             try:
                 worker.send("verb", wait=VERB_TIMEOUT, run=run_id, verb="stop", kwargs={})
@@ -436,23 +476,24 @@ class Service:
     # ------------------------------------------------------------ internals
 
     def _free_worker(self, prefer: _Worker | None, run_id: str | None = None) -> _Worker | None:
-        """A worker with a slot (for `run_id`, if given: see `_may_take`), `prefer` if it has one,
+        """A worker that may take a run (`run_id`, if given: see `_may_take`), `prefer` if it may,
         else the least busy."""
         if prefer is not None and self._may_take(prefer, run_id):
             return prefer
         return min((w for w in self._workers if self._may_take(w, run_id)), key=_busy, default=None)
 
-    def _facts(self, run_id: str) -> tuple[str | None, bool]:
-        """The run's `model_signature` (None if unreadable) and whether it belongs to a sweep; read once."""
+    def _facts(self, run_id: str) -> tuple[str | None, bool, str | None]:
+        """The run's `model_signature` (None if unreadable), whether it belongs to a sweep, and its
+        workspace; read once."""
         if run_id not in self._run_facts:
             from infoif.store import StoreError, model_signature
 
             try:
                 s, info = self.store.run_settings(run_id), self.store.run_info(run_id)
                 self._run_facts[run_id] = (model_signature(s["spec"], s["dataset"], info.workspace),
-                                           info.sweep is not None)
+                                           info.sweep is not None, info.workspace)
             except (KeyError, StoreError, TypeError):
-                self._run_facts[run_id] = (None, False)
+                self._run_facts[run_id] = (None, False, None)
             while len(self._run_facts) > MAX_RUN_FACTS:
                 self._run_facts.popitem(last=False)
         return self._run_facts[run_id]
@@ -461,17 +502,124 @@ class Service:
         return self._facts(run_id)[0]
 
     def _may_take(self, worker: _Worker, run_id: str | None = None) -> bool:
-        """Whether `worker` has a slot (for the run, if given): a free one, and, for a sweep's run, none of its
-        slots taken by a sweep already. A sweep thus trains one run per worker (per core): two on
+        """Whether `worker` may take a run (the run, if given): any live one, and for a sweep's run one
+        that trains no sweep run already. A sweep thus trains one run per worker (per core): two on
         one worker only share it, and compete for its lock (16 runs on 2 cores: 13.4 s with two per
-        worker, 9.3 s with one, one measurement each); the worker's other slots stay free for
-        someone pressing Train."""
-        if not worker.alive or len(worker.running) >= self.slots:
+        worker, 9.3 s with one, one measurement each)."""
+        if not worker.alive:
             return False
         return run_id is None or not self._facts(run_id)[1] or not any(self._facts(r)[1] for r in worker.running)
 
+    # ------------------------------------------------------------ sharing (infoif.fairshare decides)
+
+    def _weight(self, run_id: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        watched = now - self._seen.get(run_id, -fairshare.WATCH_SECONDS) < fairshare.WATCH_SECONDS
+        return fairshare.weight(self._facts(run_id)[1], watched)
+
+    def _loads(self, now: float | None = None) -> list[fairshare.WorkerLoad]:
+        """The live workers as `fairshare` sees them (under the lock)."""
+        now = time.monotonic() if now is None else now
+        return [fairshare.WorkerLoad(
+            w.name, w.ready.is_set(), {r: self._weight(r, now) for r in w.running},
+            frozenset(r for r in w.running if not self._facts(r)[1] and r not in self._moving
+                      and now - self._placed_at.get(r, now) >= fairshare.MOVE_AFTER_SECONDS))
+            for w in self._workers if w.alive]
+
+    def _place(self, run_id: str, holder: _Worker | None) -> _Worker | None:
+        """The worker for a person's run (under the lock): see `fairshare.place`."""
+        name = fairshare.place(self._loads(), holder.name if holder is not None else None, self._weight(run_id))
+        return next((w for w in self._workers if w.name == name), None)
+
+    def _active_counts(self, workspace: str | None) -> tuple[int, int]:
+        """A person's runs training (or loading to train) in `workspace`, and on the server."""
+        mine = total = 0
+        for worker in self._workers:
+            for run_id in worker.running if worker.alive else ():
+                _, in_sweep, ws = self._facts(run_id)
+                if not in_sweep:
+                    total += 1
+                    mine += ws == workspace
+        return mine, total
+
+    def _send_weight(self, worker: _Worker, run_id: str) -> None:
+        share = self._weight(run_id)
+        if worker.weights.get(run_id) != share:
+            worker.weights[run_id] = share
+            try:
+                worker.send("weight", wait=None, run=run_id, weight=share)
+            except ServiceError:
+                pass
+
+    @contextlib.contextmanager
+    def _settled(self, run_id: str):
+        """Holds the lock once the run is not being moved between workers (waiting up to
+        VERB_TIMEOUT for a move to end), so that a verb reaches the worker that has it."""
+        deadline = time.monotonic() + VERB_TIMEOUT
+        while True:
+            with self._lock:
+                moving = self._moving.get(run_id)
+                if moving is None or time.monotonic() >= deadline:
+                    yield
+                    return
+            moving.wait(max(0.0, deadline - time.monotonic()))
+
+    def _balancer(self):
+        """Once a second: tells the workers the weights of their runs (watched or not), and moves a
+        run when the workers' loads drifted apart (`fairshare.rebalance`)."""
+        while not self._closed:
+            time.sleep(BALANCE_SECONDS)
+            try:
+                with self._lock:
+                    held = [(w, r) for w in self._workers if w.alive for r in w.running]
+                    move = fairshare.rebalance(self._loads())
+                for worker, run_id in held:
+                    self._send_weight(worker, run_id)
+                if move is not None:
+                    self._move(*move)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("Could not balance the training workers")
+
+    def _move(self, run_id: str, source_name: str, target_name: str) -> None:
+        """Moves a training run to another worker: unloaded with a checkpoint there, loaded here, and
+        trained on with the budget it had. Verbs for it wait until it has moved."""
+        with self._lock:
+            source = next((w for w in self._workers if w.name == source_name), None)
+            target = next((w for w in self._workers if w.name == target_name and w.alive), None)
+            if source is None or target is None or self._where.get(run_id) is not source \
+                    or run_id not in source.running or run_id in self._moving:
+                return
+            moving = self._moving[run_id] = threading.Event()
+            source.running.discard(run_id)
+            source.weights.pop(run_id, None)
+            target.running.add(run_id)
+            self._where[run_id] = target
+            self._placed_at[run_id] = time.monotonic()
+        try:
+            reply = source.send("unload", wait=VERB_TIMEOUT, run=run_id)  # settled: checkpoint and status written
+            if reply is None:  # busy (tracing?): the run goes back where it was, and trains on there later
+                with self._lock:
+                    target.running.discard(run_id)
+                    source.running.add(run_id)
+                    self._where[run_id] = source
+                target = source
+            info = self.store.run_info(run_id)
+            if info.status != "running":
+                with self._lock:
+                    target.running.discard(run_id)
+                return
+            log.info("Moving run %s from worker %s to %s", run_id, source_name, target.name)
+            self._send_weight(target, run_id)
+            target.send("verb", wait=None, run=run_id, verb="continue", kwargs={"until": info.budget_end})
+        except (ServiceError, KeyError):
+            with self._lock:
+                target.running.discard(run_id)
+        finally:
+            self._moving.pop(run_id, None)
+            moving.set()
+
     def _pick(self) -> tuple[_Worker, int] | None:
-        """A free slot and the queued run it takes: a queued run of a graph a free worker ran lately
+        """A worker and the queued run it takes: a queued run of a graph a free worker ran lately
         (it keeps those models, so the run starts without tracing) on the least busy such worker,
         else the first in line the least busy free worker may take. Looks only a little way down
         the queue for a match, so no run waits long behind later ones."""
@@ -495,7 +643,7 @@ class Service:
         took about three times a later run of it (Circle, 100 epochs: 0.9 s against 0.3 s), so a
         worker that took the last run or two of another's graph finished later than waiting would
         have, and spent CPU the other worker needed: 2 of 5 sixteen-run sweeps traced a graph twice."""
-        signature, in_sweep = self._facts(run_id)
+        signature, in_sweep, _ = self._facts(run_id)
         if not in_sweep or signature is None or signature in worker.recent:
             return False
         if not any(other is not worker and other.alive and signature in other.recent
@@ -510,14 +658,17 @@ class Service:
         return took["new"] >= (queued[signature] - 0.5) * took["kept"]
 
     def _start(self, run_id: str, verb: str, kwargs: dict, wait: float | None,
-               prefer: _Worker | None = None) -> dict:
+               prefer: _Worker | None = None, admit: bool = True) -> dict:
+        """Sends a run that is to train to a worker: the one already training it, else (a person's
+        run, admitted) the one `fairshare.place` chooses, else (a sweep's) one without a sweep run;
+        queues it when there is none."""
         if self._closed:
             raise ServiceError("The training service is shutting down; start the server again.")
         if self.broken:
             raise ServiceError(self.broken)
         self.touch(run_id)
-        signature = self._signature(run_id)
-        with self._lock:
+        signature, in_sweep, workspace = self._facts(run_id)
+        with self._settled(run_id):
             holder = self._where.get(run_id)
             if holder is not None and not holder.alive:
                 holder = None
@@ -526,8 +677,14 @@ class Service:
                 holder = holder if holder is not None and holder.alive else None
             if holder is not None and (run_id in holder.running or verb == "step"):
                 target = holder  # already training there (a new budget), or one quick epoch
-            else:
+            elif in_sweep:
                 target = self._free_worker(holder if holder is not None else prefer, run_id)
+            else:
+                if admit and verb != "step":
+                    refused = fairshare.admission(*self._active_counts(workspace), self.limits)
+                    if refused:
+                        raise AdmissionError(refused)
+                target = self._place(run_id, holder if holder is not None else prefer)
             if target is None:
                 self._queue = [q for q in self._queue if q[0] != run_id] + [(run_id, verb, kwargs)]
                 position = len(self._queue)
@@ -535,9 +692,10 @@ class Service:
                 return {"status": "queued", "queued": position}
             self._queue = [q for q in self._queue if q[0] != run_id]
             if verb != "step":
-                target.running.add(run_id)  # the slot is taken now, not when the worker answers
+                target.running.add(run_id)  # counted there now, not when the worker answers
             previous = holder if holder is not None and holder is not target else None
             self._where[run_id] = target
+            self._placed_at[run_id] = time.monotonic()
             if verb == "train" and self._facts(run_id)[1]:
                 self._started_at[run_id] = (time.monotonic(), signature, signature not in target.recent)
             if signature is not None:
@@ -554,6 +712,7 @@ class Service:
         try:
             for name, value in settings.items():
                 target.send("verb", wait=None, run=run_id, verb=name, kwargs=value)
+            self._send_weight(target, run_id)
             reply = target.send("verb", wait=wait, run=run_id, verb=verb, kwargs=kwargs)
         except ServiceError:
             with self._lock:
@@ -575,7 +734,7 @@ class Service:
         return fresh_run_key(s["spec"], s["dataset"], s["seed"], s["batch_size"], s["probe_config"])
 
     def _control(self, run_id: str, verb: str, kwargs: dict, wait: float | None = VERB_TIMEOUT) -> dict:
-        with self._lock:
+        with self._settled(run_id):
             queued = next((q for q in self._queue if q[0] == run_id), None)
             if queued is not None:
                 if verb in ("pause", "stop"):
@@ -615,10 +774,12 @@ class Service:
         code = worker.proc.returncode
         with self._lock:
             held = [rid for rid, w in self._where.items() if w is worker]
+            training = set(worker.running)
             for rid in held:
                 del self._where[rid]
                 self._started_at.pop(rid, None)
             worker.running.clear()
+            worker.weights.clear()
             closing = self._closed
             # A worker that dies before it is ready will most likely die again (a broken install,
             # a bad argument): replace it after a growing pause, and give up after a few tries.
@@ -641,11 +802,31 @@ class Service:
                 info = self.store.run_info(rid)
             except KeyError:
                 continue
-            if info.status in ACTIVE or info.status == "idle":
-                self.store.set_status(
-                    rid, "failed",
-                    f"The worker process training this run stopped unexpectedly (exit code {code}). "
-                    f"The epochs up to its last checkpoint are kept; press Train to continue from there.")
+            if info.status not in ACTIVE and info.status != "idle":
+                continue
+            if rid in training and info.epochs and self._revived[rid] < MAX_REVIVALS and not closing:
+                self._revive(rid, info, code)
+                continue
+            self.store.set_status(
+                rid, "failed",
+                f"The worker process training this run stopped unexpectedly (exit code {code}). "
+                f"The epochs up to its last checkpoint are kept; press Train to continue from there.")
+
+    def _revive(self, run_id: str, info, code) -> None:
+        """A run its worker died under continues on another worker from its last checkpoint, with the
+        budget it had; the charts mark the gap (the store's "interrupted" does)."""
+        self._revived[run_id] += 1
+        self.store.set_status(run_id, "interrupted",
+                              f"The worker process training this run stopped unexpectedly (exit code {code}); "
+                              "it continues on another worker from its last checkpoint.")
+        self._budgeted.setdefault(run_id, info.budget_end is not None)
+        try:
+            self._start(run_id, "continue", {"until": info.budget_end}, wait=None, admit=False)
+            log.info("Run %s continues on another worker after its worker died", run_id)
+        except ServiceError as exc:
+            self.store.set_status(run_id, "failed", f"The worker process training this run stopped unexpectedly "
+                                  f"(exit code {code}), and it could not continue elsewhere ({exc}). Its epochs "
+                                  "up to its last checkpoint are kept; press Train to continue from there.")
 
     def _replace(self, worker: _Worker) -> None:
         with self._lock:
@@ -661,7 +842,7 @@ class Service:
                 pass
 
     def _dispatcher(self):
-        """Starts queued runs as slots free up."""
+        """Starts queued runs (a sweep's, or any while no worker is alive) as workers can take them."""
         while True:
             with self._lock:
                 picked = None
@@ -672,7 +853,7 @@ class Service:
                 free, index = picked
                 run_id, verb, kwargs = self._queue.pop(index)
             try:
-                self._start(run_id, verb, kwargs, wait=None, prefer=free)
+                self._start(run_id, verb, kwargs, wait=None, prefer=free, admit=False)
             except ServiceError as exc:
                 log.warning("Could not start queued run %s: %s", run_id, exc)
 

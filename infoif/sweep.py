@@ -12,8 +12,9 @@ them. Its record (`home/sweeps/<id>.json`) keeps the grid, the seeds, the
 epochs each, the run ids in grid order, where it runs (this machine's
 workers, or a Dask cluster) and which process coordinates it.
 
-Locally the runs go to the training service (`infoif.service`), which runs
-as many at once as it has worker slots and queues the rest. With a cluster
+Locally the runs go to the training service (`infoif.service`), which trains
+one of them on each worker (beside anyone's runs there, at a lower weight) and
+queues the rest. With a cluster
 (`cluster=tcp://host:8786`, or `INFOIF_DASK`), each run is a Dask task
 (`infoif.cluster`). A sweep whose coordinating process died (a server
 restart) is taken over by the next service to start on that home
@@ -268,7 +269,7 @@ _coordinators_lock = threading.Lock()
 
 def launch(store, service, sweep_id: str) -> dict:
     """Sends every run of the sweep that still has epochs to do to where it runs: the training
-    service (queued beyond its slots), or the sweep's Dask cluster."""
+    service (queued beyond one per worker), or the sweep's Dask cluster."""
     from infoif.store import owner_label
 
     record = store.update_sweep(sweep_id, owner=owner_label(), status="running",

@@ -1,6 +1,6 @@
 """A training worker process: holds runs, trains those that should run, taking turns.
 
-    python -m infoif.worker --home DIR --name w0 [--slots 2]
+    python -m infoif.worker --home DIR --name w0 [--hold]
 
 Started by the training service (`infoif.service`) of a dashboard server,
 never by hand. It talks over its standard input and output, one JSON object
@@ -11,8 +11,11 @@ records goes to the store, which the dashboard reads.
 
 Between two compiled calls (about 0.1 s each) the worker reads its
 requests and applies them, so a verb never races training: a reply saying
-"paused" means no further epoch will be recorded. Runs that want to train
-take turns, one call each, so two runs on one worker get half of it each.
+"paused" means no further epoch will be recorded. Every run that wants to
+train gets turns, one call at a time, in proportion to its weight
+(`infoif.fairshare.Turns`: stride scheduling over the seconds each call
+took); the service sets the weights (`{"op": "weight", ...}`) as people
+start and stop watching their runs.
 
 When its standard input closes (the server went away, even by `kill -9`) it
 writes what it has, marks its runs interrupted, and exits.
@@ -31,6 +34,8 @@ import signal
 import sys
 import time
 from collections import OrderedDict
+
+from infoif.fairshare import Turns, weight
 
 __all__ = ["main", "Worker"]
 
@@ -84,7 +89,8 @@ class Worker:
         self.out = out
         self.runners: OrderedDict = OrderedDict()  # run id -> Runner, least recently used first
         self._raw: dict = {}  # run id -> ((run id, epoch), its download model)
-        self._turn = 0
+        self.turns = Turns()
+        self.weights: dict[str, float] = {}  # run id -> its share of turns (infoif.fairshare.weight)
         self._reported: dict[str, tuple] = {}
         # Loading a run (data, model, tracing: seconds) happens in a thread of its own, so the
         # runs already here keep training; requests for a run being loaded wait for it.
@@ -131,7 +137,11 @@ class Worker:
             if op == "verb":
                 runner = self.runners[run_id]
                 self.runners.move_to_end(run_id)
-                runner.command(request["verb"], **request.get("kwargs", {}))
+                verb, kwargs = request["verb"], request.get("kwargs", {})
+                if verb == "continue":  # moved here, or its worker died: the budget it had, from here on
+                    until = kwargs.get("until")
+                    verb, kwargs = "train", {"epochs": None if until is None else max(1, until - runner.epoch)}
+                runner.command(verb, **kwargs)
                 reply.update(ok=True, **self._state(request["run"], runner))
                 self._reported[request["run"]] = (runner.status, runner.epoch)
             elif op == "unload":
@@ -141,6 +151,9 @@ class Worker:
                 reply.update(ok=True, **self.export(run_id, request.get("format", "keras")))
             elif op == "predict":
                 reply.update(ok=True, **self.predict(run_id, request["rows"], request["filename"], request["out"]))
+            elif op == "weight":
+                self.weights[run_id] = float(request["weight"])
+                reply.update(ok=True)
             elif op == "prewarm":
                 self._to_load.put(("prewarm", request["settings"]))
                 reply.update(ok=True)
@@ -389,6 +402,7 @@ class Worker:
 
     def unload(self, run_id: str) -> None:
         self._raw.pop(run_id, None)
+        self.weights.pop(run_id, None)
         runner = self.runners.pop(run_id, None)
         if runner is not None:
             runner.settle()
@@ -427,12 +441,11 @@ class Worker:
     # ------------------------------------------------------------ the loop
 
     def next_runner(self):
-        """The next run that wants to train, in turn."""
-        wanting = [(rid, r) for rid, r in self.runners.items() if r.control.wants_work]
-        if not wanting:
-            return None
-        self._turn = (self._turn + 1) % len(wanting)
-        return wanting[self._turn]
+        """The next run that wants to train, by turns weighted by its share (`infoif.fairshare`)."""
+        wanting = {rid: self.weights.get(rid) or weight(r.done_when_ended, True)
+                   for rid, r in self.runners.items() if r.control.wants_work}
+        run_id = self.turns.next(wanting)
+        return None if run_id is None else (run_id, self.runners[run_id], wanting[run_id])
 
     def report(self):
         """Tells the service about runs whose status changed by themselves (finished, failed, a step done)."""
@@ -463,7 +476,10 @@ class Worker:
             self.collect_loaded()
             picked = self.next_runner()
             if picked is not None:
-                picked[1].advance()
+                run_id, runner, share = picked
+                started = time.perf_counter()
+                runner.advance()
+                self.turns.charge(run_id, time.perf_counter() - started, share)
             self.report()
             self.unload_ended()
 

@@ -34,7 +34,7 @@ CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto",
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory):
-    """The training service (one worker per core, 2 slots each) for the tests that need one; the app
+    """The training service (one worker per core) for the tests that need one; the app
     under AppTest uses the same one (same home)."""
     from infoif.service import shared
 

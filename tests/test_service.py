@@ -1,5 +1,6 @@
-"""The training service: worker processes, exact pause and step, slots and the queue, idle runs,
-a worker killed mid-run. Behaviour only: every wait below is a deadline, not a measurement."""
+"""The training service: worker processes, exact pause and step, every run training at once,
+admission limits, idle runs, a worker killed mid-run. Behaviour only: every wait below is a
+deadline, not a measurement."""
 
 import os
 import select
@@ -8,7 +9,8 @@ import time
 
 import pytest
 
-from infoif.service import Service, ServiceError
+from infoif.fairshare import Limits
+from infoif.service import AdmissionError, Service, ServiceError
 from tests.conftest import wait_for
 
 
@@ -52,35 +54,85 @@ def test_learning_rate_and_batch_size_reach_the_worker(service, new_run):
     assert (metrics["lr"], metrics["batch_size"]) == (0.001, 64)
 
 
-def test_concurrent_runs_all_progress_and_extra_ones_queue(service, new_run):
-    capacity = service.n_workers * service.slots
-    runs = [new_run(num_interfaces=k + 1) for k in range(capacity + 1)]
-    replies = [service.train(r, None, wait=None) for r in runs]
-    assert replies[-1] == {"status": "queued", "queued": 1}
-    assert service.where(runs[-1]) == {"queued": 1} and status(service, runs[-1]) == "queued"
-    for r in runs[:-1]:
-        wait_for(lambda: epochs(service, r) > 5, what=f"run {r} to train")
-    before = [epochs(service, r) for r in runs[:-1]]
-    wait_for(lambda: all(epochs(service, r) > b for r, b in zip(runs[:-1], before)), what="all to progress")
-    assert epochs(service, runs[-1]) == 0
-    service.stop(runs[0])  # a slot frees: the queued run starts
-    wait_for(lambda: epochs(service, runs[-1]) > 5, what="the queued run to start")
-    assert service.where(runs[-1]).get("worker")
-    for r in runs:
-        service.stop(r)
+def test_every_run_trains_at_once_shared_across_the_workers(service):
+    """Runs "until stopped", more than the old slots (2 per worker) and in several workspaces: none
+    queues, all progress together, spread over every worker; each pauses exactly."""
+    from infoif.spec import ModelSpec
+    from tests.conftest import CIRCLE
+
+    store = service.store
+    runs = [store.create_run(store.create_workspace(), ModelSpec(num_interfaces=k % 3 + 1), CIRCLE, "Circle").id
+            for k in range(2 * service.n_workers + 2)]
+    try:
+        for r in runs:
+            assert "queued" not in service.train(r, None, wait=None)
+        assert all(service.where(r).get("slot") for r in runs), "every run is on a worker, none in a queue"
+        wait_for(lambda: all(epochs(service, r) > 3 for r in runs), what="every run to train")
+        before = [epochs(service, r) for r in runs]
+        wait_for(lambda: all(epochs(service, r) > b for r, b in zip(runs, before)), what="all to progress together")
+        used = {service.where(r)["worker"] for r in runs}
+        assert len(used) == service.n_workers, f"spread over every worker: {used}"
+        for r in runs:
+            reply = service.pause(r)
+            assert reply["status"] == "paused" and epochs(service, r) == reply["epoch"]
+    finally:
+        for r in runs:
+            service.forget(r)
 
 
-def test_a_queued_run_can_be_paused_or_stopped_before_it_starts(service, new_run):
-    capacity = service.n_workers * service.slots
-    busy = [new_run() for _ in range(capacity)]
-    for r in busy:
-        service.train(r, None, wait=None)
-    waiting = new_run()
-    assert service.train(waiting, None)["status"] == "queued"
-    assert service.pause(waiting)["status"] == "paused" and service.where(waiting) == {}
-    assert status(service, waiting) == "paused"
-    for r in busy:
-        service.stop(r)
+def test_admission_refuses_past_the_limits_with_a_message_and_keeps_what_trains(service, new_run):
+    """A workspace trains at most `per_workspace` runs at once, the server `total`: one more is
+    refused with a message saying what to do; once one is paused, Train works again. Steps and
+    a run already training (a new budget) are never refused."""
+    old = service.limits
+    service.limits = Limits(per_workspace=2, total=3)
+    runs = [new_run(num_interfaces=k + 1) for k in range(3)]
+    try:
+        for r in runs[:2]:
+            service.train(r, None, wait=None)
+        with pytest.raises(AdmissionError, match=r"already training 2 runs.*INFOIF_MAX_RUNS_PER_WORKSPACE=2.*"
+                                                 r"Pause or stop one of them"):
+            service.train(runs[2], None)
+        assert status(service, runs[2]) == "idle" and service.where(runs[2]) == {}, "nothing half-made"
+        service.train(runs[0], 500, wait=None)  # a new budget for a run that trains: not a new run
+        wait_for(lambda: epochs(service, runs[0]) > 0, what="the first run to train")
+        paused_at = service.pause(runs[0])["epoch"]
+        service.train(runs[2], None, wait=None)
+        wait_for(lambda: epochs(service, runs[2]) > 0, what="the admitted run to train")
+
+        from infoif.spec import ModelSpec
+        from tests.conftest import CIRCLE
+
+        elsewhere = service.store.create_run(service.store.create_workspace(), ModelSpec(), CIRCLE, "Circle").id
+        service.train(elsewhere, None, wait=None)  # the server's third
+        another = service.store.create_run(service.store.create_workspace(), ModelSpec(), CIRCLE, "Circle").id
+        with pytest.raises(AdmissionError, match=r"This server is already training 3 runs.*INFOIF_MAX_RUNS=3"):
+            service.train(another, None)
+        service.step(another)  # one epoch, then paused: always allowed
+        wait_for(lambda: epochs(service, another) == 1, what="the step")
+        service.forget(elsewhere)
+        assert status(service, runs[0]) == "paused" and epochs(service, runs[0]) == paused_at
+        assert status(service, runs[1]) == "running", "what trains goes on"
+    finally:
+        service.limits = old
+
+
+def test_a_queued_run_can_be_paused_or_stopped_before_it_starts(tmp_path):
+    """With no worker to take it (here: a service never started), a run waits in the queue; pause
+    and stop take it out."""
+    from infoif.spec import ModelSpec
+    from tests.conftest import CIRCLE
+
+    svc = Service(tmp_path, workers=1)  # never started: no processes
+    ws = svc.store.create_workspace()
+    waiting, stopped = (svc.store.create_run(ws, ModelSpec(), CIRCLE, "Circle").id for _ in range(2))
+    assert svc.train(waiting, None) == {"status": "queued", "queued": 1}
+    assert svc.train(stopped, None) == {"status": "queued", "queued": 2}
+    assert svc.where(stopped) == {"queued": 2} and status(svc, stopped) == "queued"
+    assert svc.pause(waiting)["status"] == "paused" and svc.where(waiting) == {}
+    assert status(svc, waiting) == "paused"
+    assert svc.where(stopped) == {"queued": 1}
+    assert svc.stop(stopped)["status"] == "stopped" and status(svc, stopped) == "stopped"
 
 
 def test_a_budgeted_run_finishes_with_no_one_watching(service, new_run):
@@ -98,25 +150,48 @@ def test_a_budgeted_run_finishes_with_no_one_watching(service, new_run):
         service.idle_pause = old
 
 
-def test_a_killed_worker_fails_its_run_with_a_message_and_the_service_lives_on(service, new_run):
-    run = new_run(num_interfaces=2)
-    service.train(run, None)
-    wait_for(lambda: epochs(service, run) > 50, what="training")
+def kill_worker_of(service, run, among=()):
+    """Kills (-9) the worker training `run`; returns its pid and which of `among` it trained."""
     worker = service.where(run)["worker"]
     pid = next(w["pid"] for w in service.workers if w["name"] == worker)
+    victims = [r for r in among if service.where(r).get("worker") == worker]
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: status(service, run) == "failed", what="the run to be marked failed")
-    info = service.store.run_info(run)
-    assert "stopped unexpectedly" in info.error and "press Train to continue" in info.error
-    kept = info.epochs
-    assert kept > 0
-    wait_for(lambda: len(service.workers) == service.n_workers and all(w["alive"] for w in service.workers)
-             and service.wait_ready(120), what="a replacement worker")
+    return pid, victims
+
+
+def all_workers_ready(service):
+    return (len(service.workers) == service.n_workers and all(w["alive"] for w in service.workers)
+            and service.wait_ready(120))
+
+
+def test_a_killed_workers_runs_continue_elsewhere_with_their_budget_and_the_service_lives_on(service, new_run):
+    """kill -9 of the worker under a run: the run continues by itself from its last checkpoint (the gap
+    marked) with the budget it had, and a new worker takes the dead one's place. When its worker dies
+    under it a second time it waits, failed with a message, for Train, which continues it."""
+    budgeted, endless = new_run(num_interfaces=2), new_run(num_interfaces=3)
+    service.train(budgeted, 5000)
+    service.train(endless, None)
+    wait_for(lambda: epochs(service, budgeted) > 50 and epochs(service, endless) > 50, what="training")
+    target_end = service.store.run_info(budgeted).budget_end
+    pid, victims = kill_worker_of(service, budgeted, among=(budgeted, endless))
+    wait_for(lambda: all(service.store.run_info(r).gaps for r in victims), what="the runs to continue, the gap marked")
+    gap = service.store.run_info(budgeted).gaps[0]
+    wait_for(lambda: epochs(service, budgeted) > gap + 20, what="the budgeted run to train on")
+    assert status(service, budgeted) == "running"
+    assert service.store.run_info(budgeted).budget_end == target_end, "the budget it had"
+    wait_for(lambda: all_workers_ready(service), what="a replacement worker")
     assert pid not in [w["pid"] for w in service.workers]
-    service.train(run, 20, wait=None)  # continues from its last checkpoint, the gap marked
-    wait_for(lambda: status(service, run) == "finished", what="the resumed run")
-    info = service.store.run_info(run)
-    assert len(info.gaps) == 1 and info.epochs == info.gaps[0] + 20
+
+    kill_worker_of(service, budgeted)  # a second time: it waits for Train
+    wait_for(lambda: status(service, budgeted) == "failed", what="the run to be marked failed")
+    info = service.store.run_info(budgeted)
+    assert "stopped unexpectedly" in info.error and "press Train to continue" in info.error
+    wait_for(lambda: all_workers_ready(service), what="a replacement worker")
+    service.train(budgeted, 20, wait=None)  # continues from its last checkpoint, the gap marked
+    wait_for(lambda: status(service, budgeted) == "finished", what="the resumed run")
+    info = service.store.run_info(budgeted)
+    assert len(info.gaps) == 2 and info.epochs == info.gaps[-1] + 20
+    service.stop(endless)
     other = new_run()
     service.train(other, 5, wait=None)
     wait_for(lambda: status(service, other) == "finished", what="a new run on the new worker")
@@ -141,9 +216,15 @@ def test_settings_from_the_environment_are_checked(monkeypatch, tmp_path):
         default_workers()
     monkeypatch.setenv("INFOIF_WORKERS", "3")
     assert default_workers() == 3
-    monkeypatch.setenv("INFOIF_SLOTS", "0")
-    with pytest.raises(ServiceError, match="INFOIF_SLOTS"):
-        Service(tmp_path, workers=1)
+    for bad in ("0", "two", "2.5"):
+        monkeypatch.setenv("INFOIF_MAX_RUNS_PER_WORKSPACE", bad)
+        with pytest.raises(ServiceError, match=f"Received: INFOIF_MAX_RUNS_PER_WORKSPACE='{bad}'"):
+            Service(tmp_path, workers=1)
+    monkeypatch.setenv("INFOIF_MAX_RUNS_PER_WORKSPACE", "2")
+    monkeypatch.setenv("INFOIF_MAX_RUNS", "5")
+    assert Service(tmp_path, workers=1).limits == Limits(per_workspace=2, total=5)
+    monkeypatch.delenv("INFOIF_MAX_RUNS")
+    assert Service(tmp_path, workers=3).limits.total == 36, "12 per worker by default"
 
 
 def test_workers_that_cannot_start_are_not_respawned_for_ever(tmp_path):

@@ -56,7 +56,7 @@ def test_runs_that_differ_in_seed_learning_rate_or_batch_size_share_a_graph():
     assert sweep.same_graph_runs(record, "r5") == 3, "the other seeds only"
 
 
-def test_a_free_slot_takes_a_queued_run_whose_model_its_worker_keeps(tmp_path):
+def test_a_worker_takes_the_queued_run_whose_model_it_keeps(tmp_path):
     """The service's dispatcher: a queued run of a graph the freed worker ran lately goes first
     (that worker keeps the model, so the run starts without tracing); otherwise first come, first
     served; a model is matched within its workspace only; a worker trains one sweep run at a time."""
@@ -66,7 +66,7 @@ def test_a_free_slot_takes_a_queued_run_whose_model_its_worker_keeps(tmp_path):
 
     from infoif.service import QUEUE_LOOKAHEAD, Service
 
-    svc = Service(tmp_path, workers=1, slots=2)  # never started: no processes
+    svc = Service(tmp_path, workers=1)  # never started: no processes
     ws, other = svc.store.create_workspace(), svc.store.create_workspace()
     runs = [svc.store.create_run(ws, ModelSpec(num_interfaces=n, learning_rate=lr), CIRCLE, "Circle", seed=s).id
             for n, lr in ((1, 0.01), (2, 0.1)) for s in (0, 1)]
@@ -91,10 +91,13 @@ def test_a_free_slot_takes_a_queued_run_whose_model_its_worker_keeps(tmp_path):
     first, second = record["runs"]
     svc._queue = [(second, "train", {}), (runs[0], "train", {})]
     worker.running = {first}
-    assert svc._pick() == (worker, 1), "one sweep run per worker: its other slot is for someone pressing Train"
+    assert svc._pick() == (worker, 1), "one sweep run per worker; anyone else's run is taken"
     assert svc._free_worker(None, second) is None and svc._free_worker(None, runs[0]) is worker
     worker.running = {runs[1], runs[3]}
-    assert svc._pick() is None, "no free slot"
+    svc._queue = [(second, "train", {})]
+    assert svc._pick() == (worker, 0), "people's runs leave room for a sweep's: it trains at a lower weight"
+    worker.alive = False
+    assert svc._pick() is None, "no live worker"
 
 
 def test_a_sweep_run_waits_for_the_worker_with_its_model_when_that_is_sooner(tmp_path):
@@ -109,7 +112,7 @@ def test_a_sweep_run_waits_for_the_worker_with_its_model_when_that_is_sooner(tmp
 
     from infoif.service import Service
 
-    svc = Service(tmp_path, workers=2, slots=2)  # never started: no processes
+    svc = Service(tmp_path, workers=2)  # never started: no processes
     ws = svc.store.create_workspace()
     ready = threading.Event()
     ready.set()
@@ -146,11 +149,11 @@ def test_a_sweep_run_waits_for_the_worker_with_its_model_when_that_is_sooner(tmp
     svc._workers = [idle]
     assert svc._pick() == (idle, 0), "no worker trains the graph: nothing to wait for"
     svc._workers = [idle, holder]
-    holder.running = {runs[0], "someone-pressing-train"}  # both its slots taken
+    holder.running = {runs[0], "someone-pressing-train"}
     alone = svc.store.create_run(ws, ModelSpec(num_interfaces=3), CIRCLE, "Circle").id
     assert svc._signature(alone) == graph
     svc._queue = [(alone, "train", {})]
-    assert svc._pick() == (idle, 0), "a run outside a sweep: someone waits for it"
+    assert svc._pick() == (holder, 0), "a run outside a sweep goes where its model is: no sweep limit"
     svc._queue = [(runs[4], "train", {})]
     assert svc._pick() is None, "the same graph's sweep run does wait"
 
@@ -312,8 +315,7 @@ def test_a_sweep_whose_process_is_killed_resumes_when_a_server_starts(tmp_path):
     """The command line coordinates a sweep and is killed (-9) mid-way; the next service on that home
     takes the sweep over: finished runs are kept, the rest continue, and every run ends with its epochs."""
     home = tmp_path / "home"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "INFOIF_WORKERS": "1",
-           "INFOIF_SLOTS": "1"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "INFOIF_WORKERS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "infoif", "sweep", "--data", "Circle", "--grid",
                              "num_interfaces=1,2,3", "--epochs", "400", "--home", str(home), "--quiet"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

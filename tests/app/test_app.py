@@ -286,6 +286,36 @@ def test_train_page_controls_pause_stop_and_reset(at):
     assert run.id in [r.id for r in s.runs()], "a trained run stays for comparison"
 
 
+def test_train_past_the_servers_limit_says_why_and_what_to_do_and_keeps_everything(at, service):
+    """With the server's limit reached, Train shows the reason and what to do under the controls (no
+    traceback); the data, the settings and the runs already trained stay; once a run is paused,
+    Train works."""
+    from infoif.fairshare import Limits
+    from infoif.spec import ModelSpec
+    from tests.conftest import CIRCLE
+
+    other = service.store.create_run(service.store.create_workspace(), ModelSpec(), CIRCLE, "Circle").id
+    old = service.limits
+    service.limits = Limits(per_workspace=4, total=1)
+    try:
+        service.train(other, None, wait=None)  # someone else's run fills the server
+        at.switch_page("pages/train.py")
+        at.run()
+        before = session(at).dataset
+        at.button(key="train_play").click().run()
+        assert not at.exception, at.exception
+        warning = " ".join(w.value for w in at.warning)
+        assert "already training 1 run," in warning and "Pause or stop one of your runs" in warning, warning
+        assert session(at).dataset is before and session(at).status().status == "idle"
+        service.pause(other)
+        at.button(key="train_play").click().run()
+        assert not at.exception, at.exception
+        wait_for(lambda: session(at).status().epoch >= 1, what="training once there is room")
+    finally:
+        service.limits = old
+        service.forget(other)
+
+
 def test_learning_rate_and_batch_size_reach_the_trainer(at):
     at.switch_page("pages/train.py")
     at.run()

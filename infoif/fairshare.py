@@ -1,0 +1,147 @@
+"""Sharing one machine fairly: who may train, on which worker, and whose call is next.
+
+Plain data in, a decision out: no processes, no threads, no clock. The
+training service (`infoif.service`) asks `admission` whether a run may start,
+`place` which worker takes it and `rebalance` whether a run should move; each
+worker process (`infoif.worker`) asks its `Turns` whose compiled call is next.
+
+Every runnable run trains. A worker takes any number of runs and interleaves
+them one compiled call (~0.1 s) at a time, so N runs on W workers each get
+about W/N of a core; nothing waits in a queue behind runs that never end.
+Turns are weighted (stride scheduling over the seconds each call took): a run
+someone is watching gets `WATCHED` shares, a person's run nobody watches
+`UNWATCHED`, a sweep's run `SWEEP`. So a watched run answers first, and a
+sweep never starves a person pressing Train.
+
+    turns = Turns()
+    run = turns.next({"a": WATCHED, "b": SWEEP})   # the run with the least weighted time so far
+    turns.charge(run, seconds=0.1, weight=WATCHED)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "WATCHED", "UNWATCHED", "SWEEP", "WATCH_SECONDS", "MOVE_AFTER_SECONDS", "RUNS_PER_WORKER", "weight", "Turns", "WorkerLoad",
+    "place", "rebalance", "admission", "Limits",
+]
+
+WATCHED, UNWATCHED, SWEEP = 4.0, 2.0, 1.0  # shares of a worker's time
+WATCH_SECONDS = 10.0  # a run counts as watched this long after a page last showed it (pages look every 1-2 s)
+MOVE_AFTER_SECONDS = 10.0  # a run placed or moved this recently is not moved again (a move reloads it)
+RUNS_PER_WORKER = 12  # the default server-wide limit of runs training at once, per worker process
+
+
+def weight(sweep: bool, watched: bool) -> float:
+    """A run's shares: a sweep's run the fewest, a person's run more, most while someone watches it."""
+    if sweep:
+        return SWEEP
+    return WATCHED if watched else UNWATCHED
+
+
+class Turns:
+    """One worker's turns: the run that wants to train with the least weighted time so far goes next.
+
+    A run that stops wanting turns (paused, finished) is forgotten; when it wants them again it
+    starts level with the others (no credit saved up while it waited, so it cannot take the
+    worker for a while), and goes first among equals, so that a new run's first epoch shows at once."""
+
+    def __init__(self):
+        self._used: dict[str, float] = {}  # run id -> seconds used / weight, since it last joined
+
+    def next(self, wanting: dict[str, float]) -> str | None:
+        """The run whose call is next among `wanting` (run id -> weight), or None."""
+        for run_id in [r for r in self._used if r not in wanting]:
+            del self._used[run_id]
+        if not wanting:
+            return None
+        floor = min(self._used.values(), default=0.0)
+        for run_id in wanting:
+            if run_id not in self._used:
+                self._used[run_id] = floor - 1e-9  # ahead of the others by a hair: goes next
+        return min(wanting, key=lambda r: self._used[r])
+
+    def charge(self, run_id: str, seconds: float, weight: float) -> None:
+        """Counts a call of `seconds` against the run."""
+        if run_id in self._used:
+            self._used[run_id] += max(0.0, seconds) / max(weight, 1e-9)
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    """A worker as placement sees it: whether it can train now, and the runs it trains, with their
+    weights and whether each may be moved (a person's run placed long enough ago)."""
+
+    name: str
+    ready: bool = True
+    runs: dict = field(default_factory=dict)  # run id -> weight
+    movable: frozenset = frozenset()
+
+    @property
+    def load(self) -> float:
+        return sum(self.runs.values())
+
+
+def place(workers: list[WorkerLoad], holder: str | None = None, run_weight: float = WATCHED) -> str | None:
+    """The worker for a run: the one that holds its model (`holder`, where it resumes at once) unless
+    another has less load by more than the run itself, else the least loaded, ready ones first."""
+    if not workers:
+        return None
+    best = min(workers, key=lambda w: (w.load, not w.ready, len(w.runs), w.name))
+    kept = next((w for w in workers if w.name == holder), None)
+    if kept is not None and (kept.ready or not best.ready) and kept.load - best.load <= run_weight:
+        return kept.name
+    return best.name
+
+
+def rebalance(workers: list[WorkerLoad]) -> tuple[str, str, str] | None:
+    """A run to move (run id, from, to) so that the ready workers' loads come closer, or None.
+
+    Moves only when that narrows the gap (the heavier's load exceeds the lighter's by more than
+    the run's weight), so runs never go back and forth; the run moved is the heaviest that fits."""
+    ready = [w for w in workers if w.ready]
+    if len(ready) < 2:
+        return None
+    heavy = max(ready, key=lambda w: (w.load, w.name))
+    light = min(ready, key=lambda w: (w.load, w.name))
+    gap = heavy.load - light.load
+    fits = [(w, r) for r, w in heavy.runs.items() if r in heavy.movable and w < gap]
+    if not fits:
+        return None
+    run_id = max(fits, key=lambda item: (item[0], item[1]))[1]
+    return run_id, heavy.name, light.name
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many of a person's runs may train at once: per workspace, and on the whole server."""
+
+    per_workspace: int = 4
+    total: int = 2 * RUNS_PER_WORKER
+
+    def __post_init__(self):
+        for name in ("per_workspace", "total"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"`{name}` must be a whole number of runs, at least 1. Received: {name}={value!r}")
+
+
+def admission(workspace_active: int, total_active: int, limits: Limits) -> str | None:
+    """None if one more run may start, else the message saying why not and what to do.
+
+    `workspace_active` and `total_active` count the runs already training (a person's, not a
+    sweep's: sweeps take their turns in the queue) in the run's workspace and on the server."""
+    if workspace_active >= limits.per_workspace:
+        return (f"This workspace is already training {_runs(workspace_active)}, the most one workspace may train "
+                f"at once on this server (INFOIF_MAX_RUNS_PER_WORKSPACE={limits.per_workspace}). Pause or stop "
+                "one of them in the tab that started it, then press Train again.")
+    if total_active >= limits.total:
+        return (f"This server is already training {_runs(total_active)}, the most it trains at once "
+                f"(INFOIF_MAX_RUNS={limits.total}); everyone shares its cores. Pause or stop one of your runs, "
+                "or press Train again in a few minutes.")
+    return None
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"

@@ -1,0 +1,94 @@
+"""The sharing policy (`infoif.fairshare`), as plain data in and decisions out: weighted turns,
+placement, rebalancing and admission. No processes, no clock."""
+
+import pytest
+
+from infoif.fairshare import (SWEEP, UNWATCHED, WATCHED, Limits, Turns, WorkerLoad, admission, place, rebalance,
+                              weight)
+
+
+def simulate(turns: Turns, wanting: dict, calls: int, seconds=lambda run: 0.1) -> dict:
+    """Runs `calls` turns; returns each run's seconds of the worker."""
+    used = dict.fromkeys(wanting, 0.0)
+    for _ in range(calls):
+        run = turns.next(wanting)
+        used[run] += seconds(run)
+        turns.charge(run, seconds(run), wanting[run])
+    return used
+
+
+def test_weights_rank_a_watched_run_over_an_unwatched_one_over_a_sweep():
+    assert weight(sweep=False, watched=True) == WATCHED > weight(sweep=False, watched=False) == UNWATCHED
+    assert weight(sweep=True, watched=True) == weight(sweep=True, watched=False) == SWEEP < UNWATCHED
+
+
+def test_equal_runs_get_equal_time_whatever_their_calls_cost():
+    turns = Turns()
+    used = simulate(turns, {"a": WATCHED, "b": WATCHED, "c": WATCHED}, 3000,
+                    seconds=lambda run: {"a": 0.02, "b": 0.1, "c": 0.3}[run])
+    total = sum(used.values())
+    for run, seconds in used.items():
+        assert seconds / total == pytest.approx(1 / 3, abs=0.01), (run, used)
+
+
+def test_time_is_shared_in_proportion_to_the_weights():
+    used = simulate(Turns(), {"watched": WATCHED, "unwatched": UNWATCHED, "sweep": SWEEP}, 7000)
+    total = sum(used.values())
+    assert used["watched"] / total == pytest.approx(4 / 7, abs=0.01)
+    assert used["unwatched"] / total == pytest.approx(2 / 7, abs=0.01)
+    assert used["sweep"] / total == pytest.approx(1 / 7, abs=0.01), "a sweep gets turns, fewer"
+
+
+def test_a_new_run_goes_next_and_a_returning_one_saved_nothing_up():
+    turns = Turns()
+    simulate(turns, {"a": WATCHED, "b": WATCHED}, 100)
+    assert turns.next({"a": WATCHED, "b": WATCHED, "new": WATCHED}) == "new", "its first epoch at once"
+    simulate(turns, {"a": WATCHED}, 50)  # b paused meanwhile: forgotten
+    used = simulate(turns, {"a": WATCHED, "b": WATCHED}, 100)
+    assert used["a"] == pytest.approx(used["b"], abs=0.11), "b does not take the worker for 50 turns"
+    assert turns.next({}) is None
+
+
+def test_placement_takes_the_least_loaded_worker_ready_first_and_keeps_a_run_where_its_model_is():
+    a = WorkerLoad("w0", runs={"x": WATCHED, "y": WATCHED})
+    b = WorkerLoad("w1", runs={"z": WATCHED})
+    assert place([a, b]) == "w1"
+    assert place([a, b], holder="w0") == "w0", "one run more there: it resumes at once rather than reload"
+    c = WorkerLoad("w1", runs={})
+    assert place([a, c], holder="w0") == "w1", "two runs more: it goes where there is room"
+    starting = WorkerLoad("w2", ready=False)
+    idle_ready = WorkerLoad("w3")
+    assert place([starting, idle_ready]) == "w3", "a ready worker before one still importing TensorFlow"
+    assert place([WorkerLoad("w0", runs={"s": SWEEP}), WorkerLoad("w1", runs={"p": WATCHED})]) == "w0", \
+        "a sweep's run weighs less than a person's"
+    assert place([]) is None
+
+
+def test_rebalancing_moves_a_movable_run_only_when_that_narrows_the_gap():
+    heavy = WorkerLoad("w0", runs={"a": WATCHED, "b": WATCHED, "c": WATCHED}, movable=frozenset("abc"))
+    light = WorkerLoad("w1", runs={"d": WATCHED}, movable=frozenset("d"))
+    run, source, target = rebalance([heavy, light])
+    assert (source, target) == ("w0", "w1") and run in "abc"
+    two_one = WorkerLoad("w0", runs={"a": WATCHED, "b": WATCHED}, movable=frozenset("ab"))
+    assert rebalance([two_one, light]) is None, "2 against 1: a move would only swap them"
+    pinned = WorkerLoad("w0", runs={"a": WATCHED, "b": WATCHED, "c": WATCHED}, movable=frozenset())
+    assert rebalance([pinned, light]) is None, "runs placed moments ago (or a sweep's) stay"
+    mixed = WorkerLoad("w0", runs={"p": WATCHED, "q": UNWATCHED}, movable=frozenset("pq"))
+    assert rebalance([mixed, WorkerLoad("w1")]) == ("p", "w0", "w1"), "the heaviest run that fits"
+    new = WorkerLoad("w1", ready=False)
+    assert rebalance([heavy, new]) is None, "never onto a worker that is not ready"
+    assert rebalance([heavy]) is None
+
+
+def test_admission_says_which_limit_and_what_to_do():
+    limits = Limits(per_workspace=2, total=5)
+    assert admission(1, 4, limits) is None
+    message = admission(2, 3, limits)
+    assert "already training 2 runs" in message and "INFOIF_MAX_RUNS_PER_WORKSPACE=2" in message
+    assert "Pause or stop one of them" in message
+    message = admission(0, 5, limits)
+    assert "server is already training 5 runs" in message and "INFOIF_MAX_RUNS=5" in message
+    with pytest.raises(ValueError, match="Received: per_workspace=0"):
+        Limits(per_workspace=0)
+    with pytest.raises(ValueError, match="Received: total=2.5"):
+        Limits(total=2.5)
