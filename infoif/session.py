@@ -66,6 +66,7 @@ class RunStatus:
     budget_done: int | None = None
     budget: int | None = None
     young: bool = False  # started moments ago and no epoch yet: worth refreshing more often until one shows
+    workers_starting: bool = False  # the server's training workers are still starting (importing TensorFlow)
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -80,6 +81,9 @@ class RunStatus:
     def text(self) -> str:
         colour, word = self.badge
         out = f":{colour}-badge[{word}]"
+        if self.workers_starting:
+            out += (" starting the training workers (once per server start, a few seconds)"
+                    + ("; training begins then" if self.starting else ""))
         if self.queued:
             out += f" position **{self.queued}** in the queue"
         if self.epoch:
@@ -508,8 +512,9 @@ class Session:
     def status(self) -> RunStatus:
         """The current run's status, epoch and headline metric (marks the run as watched)."""
         run = self.current_run()
+        workers_starting = bool(getattr(self.service, "starting", False))
         if run is None:
-            return RunStatus("idle")
+            return RunStatus("idle", workers_starting=workers_starting)
         info = run.info
         where = self.service.where(info.id) if self.service is not None else {}
         if self.service is not None and info.status in ACTIVE + ("idle",):
@@ -525,7 +530,8 @@ class Session:
             # sent to a worker that has not started it yet (loading the data and the model)
             starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget,
             young=info.status in ("running", "idle", "queued") and info.epochs == 0
-            and time.time() - info.created < YOUNG_SECONDS)
+            and time.time() - info.created < YOUNG_SECONDS,
+            workers_starting=workers_starting and info.status not in ("running",))
 
     def is_training(self) -> bool:
         return self.status().active or self.sweep_running()

@@ -31,8 +31,9 @@ log = logging.getLogger("infoif.app")
 
 @st.cache_resource(max_entries=1)
 def service():
-    """The server's training service (one per server process): its workers start at once, in the
-    background, so TensorFlow's import is off every user's path. The home is INFOIF_HOME.
+    """The server's training service (one per server process): its workers start with the server
+    (`pages/_server.lifespan`), or, without it (AppTest), on the first visit and held until the first page is
+    drawn, so TensorFlow's import is off every user's path. The home is INFOIF_HOME.
 
     Also, once per server: Streamlit runs a full garbage collection after every script run (and
     live views rerun every second or two in every watching tab). The server no longer imports
@@ -44,8 +45,8 @@ def service():
     from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
     from infoif.service import shared
 
-    # The workers start now, and import TensorFlow (seconds of every core) once the first page is
-    # drawn: app.py calls `service().go()` at the end of every script run.
+    # Started by the lifespan already; if not, the workers start now and import TensorFlow (seconds
+    # of every core) once the first page is drawn: app.py calls `service().go()` after every script run.
     svc = shared(hold=True)
     gc.freeze()
     return svc
@@ -172,10 +173,19 @@ def status_line(s: Session) -> None:
         (st.error if state.status == "failed" else st.warning)(state.error)
 
 
-def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS) -> None:
-    """Draws `render()` in a fragment that refreshes every `seconds` while training runs (four
-    times a second while the run is young)."""
-    running = is_training(s)
+def live_status(s: Session) -> None:
+    """The sidebar's status line: refreshed every STATUS_SECONDS while a run trains, and while the
+    server's training workers are starting (it says so until they are ready)."""
+    live(lambda: status_line(s), s, STATUS_SECONDS,
+         busy=lambda: is_training(s) or bool(getattr(s.service, "starting", False)))
+
+
+def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS,
+         busy: Callable[[], bool] | None = None) -> None:
+    """Draws `render()` in a fragment that refreshes every `seconds` while `busy()` (default: while
+    training runs; four times a second while the run is young)."""
+    busy = busy or (lambda: is_training(s))
+    running = busy()
     young = running and s.status().young
     inline = {"now": True}  # the first call is part of the full script run
 
@@ -183,7 +193,7 @@ def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS)
     def _live():
         with guard("live view"):
             render()
-        if running and not inline["now"] and (not is_training(s) or (young and not s.status().young)):
+        if running and not inline["now"] and (not busy() or (young and not s.status().young)):
             st.rerun()  # training ended, or grew up: redraw the whole page once, with the right timer
 
     _live()

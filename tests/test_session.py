@@ -219,3 +219,27 @@ def test_a_tab_whose_workspace_was_deleted_elsewhere_carries_on_in_a_new_one(ses
     assert other_tab.workspace not in (old, session.workspace)
     assert service.store.workspace_exists(other_tab.workspace) and other_tab.runs() == []
     assert other_tab.current_run() is None
+
+
+def test_until_the_workers_are_ready_the_status_says_so_and_train_waits_for_them(tmp_path):
+    """A fresh server's workers import TensorFlow for a few seconds: the status line says "starting
+    the training workers" (never nothing), Train is accepted and says training begins then; once
+    a worker is ready the run trains and the message goes."""
+    from infoif.service import Service
+
+    svc = Service(tmp_path / "home", workers=1, hold=True).start()  # held: not importing until go()
+    try:
+        s = Session.open(svc.store, svc, {"epochs": "0"})
+        assert svc.starting
+        idle = s.status()
+        assert idle.workers_starting and "starting the training workers" in idle.text()
+        s.train()
+        state = s.status()
+        assert state.active and state.workers_starting
+        assert "starting the training workers" in state.text() and "training begins then" in state.text()
+        svc.go()
+        wait_for(lambda: s.status().epoch > 0, what="the first epoch once the worker is ready")
+        assert not svc.starting and "starting the training workers" not in s.status().text()
+        s.stop()
+    finally:
+        svc.shutdown()

@@ -293,11 +293,26 @@ def test_main_journey(server, browser, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
 
 
+# Records every text the sidebar's navigation shows, from the page's first moment.
+NAV_RECORDER = """
+window.__navTexts = [];
+new MutationObserver(() => {
+  const nav = document.querySelector('[data-testid="stSidebarNav"]');
+  const text = nav ? nav.innerText : null;
+  if (text && window.__navTexts[window.__navTexts.length - 1] !== text) window.__navTexts.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+TITLES = ["Data", "Model", "Train", "Predict", "Interfaces", "plane", "runs"]
+
+
 def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser, tmp_path):
-    """A fresh server's first request being a deep link used to run the page without app.py."""
+    """A fresh server's first request being a deep link used to run the page without app.py, and
+    then showed Streamlit's navigation of file names (app, compare, data, ..., ui) for about a second,
+    where a click landed on the wrong page. The app's own navigation is the only one ever shown."""
     server = start_server(tmp_path / "home")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(NAV_RECORDER)
         page.goto(f"{server.url}/model?n=11&act=relu&epochs=0")
         page.wait_for_selector("h1:has-text('Model')", timeout=30_000)
         wait_idle(page)
@@ -306,7 +321,12 @@ def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser, tmp_
             "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes('11 interfaces')",
             timeout=30_000)
         nav = sidebar.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
-        assert [t.split()[-1] for t in nav] == ["Data", "Model", "Train", "Predict", "Interfaces", "plane", "runs"], nav
+        assert [t.split()[-1] for t in nav] == TITLES, nav
+        shown = page.evaluate("() => window.__navTexts")
+        assert shown, "the recorder saw the navigation"
+        for text in shown:
+            words = [line.strip() for line in text.splitlines() if line.strip()]
+            assert not {"app", "ui", "_ui", "compare", "data", "model"} & set(words), f"file names shown: {text!r}"
         assert "relu" in sidebar.inner_text()
         assert page.locator(".st-key-model_n input[type='range']").input_value() == "11"
         no_errors(page)

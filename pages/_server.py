@@ -1,0 +1,39 @@
+"""The server's life, from its start to its end: `lifespan` for the `st.App` in app.py.
+
+Kept apart from `_ui` so that the server's start imports little (no pandas, no plotly): it
+listens sooner, and the pages' imports come with the first visit, while the workers import
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+log = logging.getLogger("infoif.app")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """At the start, before any browser connects: Streamlit leaves the legacy multipage mode that a
+    `pages/` folder beside app.py puts it in (a fresh server's first deep link ran that page file
+    alone, showing a navigation of file names for about a second, where a click could land on the
+    wrong page), and the training service's workers start, so they import TensorFlow while nobody
+    waits yet; the sidebar says "starting the training workers" until one is ready. At the end the
+    workers write everything and mark their runs interrupted (`Service.shutdown`)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from infoif.service import ServiceError, shared
+
+    PagesManager.uses_pages_directory = False  # app.py's st.navigation routes every page
+    try:
+        svc = shared()
+    except ServiceError as exc:  # a bad INFOIF_* setting: the pages say it too, with what to do
+        log.error("The training service could not start: %s", exc)
+        svc = None
+    try:
+        yield
+    finally:
+        if svc is not None:
+            await asyncio.to_thread(svc.shutdown)
