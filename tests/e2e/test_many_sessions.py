@@ -2,9 +2,9 @@
 pause.
 
 Eight browser contexts (so eight workspaces) on one fresh `streamlit run app.py` open the Train page
-with an epoch budget of 0 (until stopped) and press Train. The service admits runs to workers x slots
-(4 on 2 cores); the others must still get turns. Behaviour only, never speed: the deadlines are
-generous, and bench/load.py measures how fast.
+with an epoch budget of 0 (until stopped) and press Train. Runs until stopped never end, so none may
+wait in a queue behind the others: every one gets turns. Behaviour only, never speed: the deadlines
+are generous, and bench/load.py measures how fast.
 """
 
 from __future__ import annotations
