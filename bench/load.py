@@ -471,7 +471,8 @@ def measure(browser, n: int, seconds: float) -> Result:
     finally:
         close_sessions(pages)
         stop_server(proc)
-        shutil.rmtree(home, ignore_errors=True)
+        if not os.environ.get("INFOIF_BENCH_KEEP"):
+            shutil.rmtree(home, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- printing

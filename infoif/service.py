@@ -760,6 +760,7 @@ class Service:
                 worker.running.add(run_id)
             else:
                 worker.running.discard(run_id)
+                worker.weights.pop(run_id, None)  # sent again when it trains again (the worker may drop it)
                 started = self._started_at.pop(run_id, None)
                 if status == "finished" and started is not None and started[1] is not None:
                     took = self._took.setdefault(started[1], {})

@@ -41,7 +41,6 @@ __all__ = ["Session", "RunView", "RunStatus", "Prediction", "headline_metric", "
 
 STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
 CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
-YOUNG_SECONDS = 30.0  # a run this new and still without an epoch is shown more often (its first at once)
 WORKSPACE_PARAM = "ws"
 
 
@@ -65,7 +64,6 @@ class RunStatus:
     starting: bool = False  # sent to a worker, not training yet (loading the model)
     budget_done: int | None = None
     budget: int | None = None
-    young: bool = False  # started moments ago and no epoch yet: worth refreshing more often until one shows
     workers_starting: bool = False  # the server's training workers are still starting (importing TensorFlow)
 
     @property
@@ -529,8 +527,6 @@ class Session:
             info.error if info.status in ("failed", "interrupted") else None, where.get("queued"),
             # sent to a worker that has not started it yet (loading the data and the model)
             starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget,
-            young=info.status in ("running", "idle", "queued") and info.epochs == 0
-            and time.time() - info.created < YOUNG_SECONDS,
             workers_starting=workers_starting and info.status not in ("running",))
 
     def is_training(self) -> bool:

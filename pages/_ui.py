@@ -18,13 +18,16 @@ import streamlit as st
 from infoif.session import Session
 
 SESSION_KEY = "infoif"
-# While training runs, live views refresh this often: the sidebar's status line every second, the
-# charts every two. Redrawing a page's charts every second kept a watching Chromium renderer busy
-# 0.64-0.74 of a core (mostly Plotly's redraw), which a 2-core machine took from training: watched
-# / bare throughput 0.81-0.88 (bench/app.py, 2026-12-07).
+# While training runs, live views refresh on fixed timers: the sidebar's status line every half
+# second (a small fragment: a store read and a line of text), the charts every two seconds. The
+# timers never change while a run trains: a faster timer for a young run, re-armed by a rerun of
+# the whole page once its first epoch showed, made each page ask for eight refreshes a second; with
+# eight sessions the server fell behind, Streamlit dropped the superseded runs' output (the re-arming
+# rerun among them) and the pages stopped updating for good (bench/load.py, 2026-12-07). Redrawing
+# a page's charts every second kept a watching Chromium renderer busy 0.64-0.74 of a core (mostly
+# Plotly's redraw), which a 2-core machine took from training.
 STATUS_SECONDS = 1.0
 CHART_SECONDS = 2.0
-YOUNG_LIVE_SECONDS = 0.25  # both, while a run is starting, so its first epoch shows at once
 
 log = logging.getLogger("infoif.app")
 
@@ -183,18 +186,22 @@ def live_status(s: Session) -> None:
 def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS,
          busy: Callable[[], bool] | None = None) -> None:
     """Draws `render()` in a fragment that refreshes every `seconds` while `busy()` (default: while
-    training runs; four times a second while the run is young)."""
-    busy = busy or (lambda: is_training(s))
-    running = busy()
-    young = running and s.status().young
+    training runs). When training ends, the whole page is drawn once more (its controls change and
+    the timer stops); other ends of `busy()` (the workers ready) leave the timer to the next full run."""
+    running = (busy or (lambda: is_training(s)))()
+    training = is_training(s)
     inline = {"now": True}  # the first call is part of the full script run
 
-    @st.fragment(run_every=(YOUNG_LIVE_SECONDS if young else seconds) if running else None)
+    @st.fragment(run_every=seconds if running else None)
     def _live():
-        with guard("live view"):
+        # One container holds whatever this run draws, so the fragment always fills exactly one
+        # place in its parent: drawn straight into the sidebar, a run that drew one element more or
+        # less than the page's full run shifted onto the controls below it, and the Train/Pause row
+        # vanished from the page (eight sessions, bench/load.py).
+        with st.container(), guard("live view"):
             render()
-        if running and not inline["now"] and (not busy() or (young and not s.status().young)):
-            st.rerun()  # training ended, or grew up: redraw the whole page once, with the right timer
+        if training and not inline["now"] and not is_training(s):
+            st.rerun()  # training ended: redraw the whole page once (its controls), with no timer
 
     _live()
     inline["now"] = False

@@ -52,11 +52,14 @@ def start_server(home, port: int | None = None) -> "SimpleServer":
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "INFOIF_HOME": str(home)}
     env.pop("INFOIF_STRICT", None)
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    Path(home).mkdir(parents=True, exist_ok=True)
+    log = Path(home) / "server.log"  # a file, not a pipe nobody reads: a full pipe would stall the server
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -64,7 +67,7 @@ def start_server(home, port: int | None = None) -> "SimpleServer":
                 break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail(f"streamlit exited: {proc.stdout.read()[-3000:]}")
+                pytest.fail(f"streamlit exited: {log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.05)
     return SimpleServer(f"http://127.0.0.1:{port}", started, proc, port)
 
