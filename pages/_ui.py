@@ -194,11 +194,7 @@ def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS,
 
     @st.fragment(run_every=seconds if running else None)
     def _live():
-        # One container holds whatever this run draws, so the fragment always fills exactly one
-        # place in its parent: drawn straight into the sidebar, a run that drew one element more or
-        # less than the page's full run shifted onto the controls below it, and the Train/Pause row
-        # vanished from the page (eight sessions, bench/load.py).
-        with st.container(), guard("live view"):
+        with guard("live view"):
             render()
         if training and not inline["now"] and not is_training(s):
             st.rerun()  # training ended: redraw the whole page once (its controls), with no timer
