@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infoif.validate import positive_int
+
 __all__ = [
     "WATCHED", "UNWATCHED", "SWEEP", "WATCH_SECONDS", "MOVE_AFTER_SECONDS", "RUNS_PER_WORKER", "weight", "Turns", "WorkerLoad",
     "place", "rebalance", "admission", "Limits",
@@ -121,10 +123,8 @@ class Limits:
     total: int = 2 * RUNS_PER_WORKER
 
     def __post_init__(self):
-        for name in ("per_workspace", "total"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a whole number of runs, at least 1. Received: {name}={value!r}")
+        positive_int("per_workspace", self.per_workspace)
+        positive_int("total", self.total)
 
 
 def admission(workspace_active: int, total_active: int, limits: Limits) -> str | None:

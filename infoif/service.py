@@ -528,7 +528,10 @@ class Service:
 
     def _place(self, run_id: str, holder: _Worker | None) -> _Worker | None:
         """The worker for a person's run (under the lock): see `fairshare.place`."""
-        name = fairshare.place(self._loads(), holder.name if holder is not None else None, self._weight(run_id))
+        return self._named(fairshare.place(self._loads(), holder.name if holder is not None else None,
+                                           self._weight(run_id)))
+
+    def _named(self, name: str | None) -> _Worker | None:
         return next((w for w in self._workers if w.name == name), None)
 
     def _active_counts(self, workspace: str | None) -> tuple[int, int]:
@@ -584,9 +587,8 @@ class Service:
         """Moves a training run to another worker: unloaded with a checkpoint there, loaded here, and
         trained on with the budget it had. Verbs for it wait until it has moved."""
         with self._lock:
-            source = next((w for w in self._workers if w.name == source_name), None)
-            target = next((w for w in self._workers if w.name == target_name and w.alive), None)
-            if source is None or target is None or self._where.get(run_id) is not source \
+            source, target = self._named(source_name), self._named(target_name)
+            if source is None or target is None or not target.alive or self._where.get(run_id) is not source \
                     or run_id not in source.running or run_id in self._moving:
                 return
             moving = self._moving[run_id] = threading.Event()

@@ -179,17 +179,16 @@ def status_line(s: Session) -> None:
 def live_status(s: Session) -> None:
     """The sidebar's status line: refreshed every STATUS_SECONDS while a run trains, and while the
     server's training workers are starting (it says so until they are ready)."""
-    live(lambda: status_line(s), s, STATUS_SECONDS,
-         busy=lambda: is_training(s) or bool(getattr(s.service, "starting", False)))
+    live(lambda: status_line(s), s, STATUS_SECONDS, also=lambda: bool(getattr(s.service, "starting", False)))
 
 
 def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS,
-         busy: Callable[[], bool] | None = None) -> None:
-    """Draws `render()` in a fragment that refreshes every `seconds` while `busy()` (default: while
-    training runs). When training ends, the whole page is drawn once more (its controls change and
-    the timer stops); other ends of `busy()` (the workers ready) leave the timer to the next full run."""
-    running = (busy or (lambda: is_training(s)))()
+         also: Callable[[], bool] | None = None) -> None:
+    """Draws `render()` in a fragment that refreshes every `seconds` while training runs (or `also()`
+    holds). When training ends, the whole page is drawn once more (its controls change and the
+    timer stops); the end of `also()` (the workers ready) leaves the timer to the next full run."""
     training = is_training(s)
+    running = training or (also is not None and also())
     inline = {"now": True}  # the first call is part of the full script run
 
     @st.fragment(run_every=seconds if running else None)
