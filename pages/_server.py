@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
+import signal
 
 log = logging.getLogger("infoif.app")
 
@@ -27,6 +29,8 @@ async def lifespan(app):
     from infoif.service import ServiceError, shared
 
     PagesManager.uses_pages_directory = False  # app.py's st.navigation routes every page
+    with contextlib.suppress(AttributeError, ValueError, RuntimeError):  # no SIGUSR1 (Windows), not the main thread
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: every thread's stack to stderr
     try:
         svc = shared()
     except ServiceError as exc:  # a bad INFOIF_* setting: the pages say it too, with what to do

@@ -10,6 +10,7 @@ downloaded browser. A missing browser fails this test: it is never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -69,10 +70,14 @@ def start_server(home, port: int | None = None) -> "SimpleServer":
             if proc.poll() is not None:
                 pytest.fail(f"streamlit exited: {log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.05)
-    return SimpleServer(f"http://127.0.0.1:{port}", started, proc, port)
+    server = SimpleServer(f"http://127.0.0.1:{port}", started, proc, port, log)
+    LIVE_SERVERS.append(server)
+    return server
 
 
 def stop_server(server) -> None:
+    with contextlib.suppress(ValueError):
+        LIVE_SERVERS.remove(server)
     server.proc.terminate()
     try:
         server.proc.wait(10)
@@ -88,8 +93,11 @@ def server(tmp_path_factory):
 
 
 class SimpleServer:
-    def __init__(self, url, started, proc, port):
-        self.url, self.started, self.proc, self.port = url, started, proc, port
+    def __init__(self, url, started, proc, port, log):
+        self.url, self.started, self.proc, self.port, self.log = url, started, proc, port, log
+
+
+LIVE_SERVERS: list[SimpleServer] = []  # what a failing test's report shows the logs of (conftest.py)
 
 
 @pytest.fixture(scope="module")
