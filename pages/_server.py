@@ -27,8 +27,10 @@ async def lifespan(app):
     from streamlit.runtime.pages_manager import PagesManager
 
     from infoif.service import ServiceError, shared
+    from pages import _rerun_fix
 
     PagesManager.uses_pages_directory = False  # app.py's st.navigation routes every page
+    _rerun_fix.install()  # a fragment's timed rerun never drops the end of the run before it
     with contextlib.suppress(AttributeError, ValueError, RuntimeError):  # no SIGUSR1 (Windows), not the main thread
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: every thread's stack to stderr
     try:
