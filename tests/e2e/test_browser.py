@@ -236,10 +236,14 @@ def test_main_journey(server, browser, tmp_path):
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     caption = page.get_by_text(re.compile(r"^Epoch \d+ of \d+")).first
     first_caption = caption.inner_text()
-    first_epoch = sidebar_epoch(page)
-    page.wait_for_timeout(2500)
-    assert sidebar_epoch(page) > first_epoch, "the sidebar status follows training"
-    assert caption.inner_text() != first_caption, "Interfaces charts refresh while training runs"
+    wait_epoch_above(page, sidebar_epoch(page))  # the sidebar status follows training
+    try:  # the Interfaces charts refresh while training runs
+        page.wait_for_function(
+            "(first) => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+            ".some(el => /^Epoch \\d+ of \\d+/.test(el.innerText) && el.innerText !== first)",
+            arg=first_caption, timeout=30_000)
+    except Exception:
+        pytest.fail(f"the Interfaces page's caption stayed {first_caption!r} while training ran")
     # Only the open tab (Weights) is drawn. While a live refresh replaces a chart, the browser holds
     # the old copy for a moment, marked stale, beside the new one: wait for a settled moment.
     weights_tab = ["if_kernels", "if_norms", "if_similarity", "if_weight_bands"]
