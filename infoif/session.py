@@ -78,19 +78,22 @@ class RunStatus:
 
     def text(self) -> str:
         colour, word = self.badge
-        out = f":{colour}-badge[{word}]"
+        parts = []
+        # idle while the workers start: not "ready" (a Train would wait for them), only what happens
+        if not (self.workers_starting and self.status == "idle" and not self.starting):
+            parts.append(f":{colour}-badge[{word}]")
         if self.workers_starting:
-            out += (" starting the training workers (once per server start, a few seconds)"
-                    + ("; training begins then" if self.starting else ""))
+            parts.append("starting the training workers (once per server start, a few seconds)"
+                         + ("; training begins then" if self.starting else ""))
         if self.queued:
-            out += f" position **{self.queued}** in the queue"
+            parts.append(f"position **{self.queued}** in the queue")
         if self.epoch:
-            out += f" epoch **{self.epoch}**"
+            parts.append(f"epoch **{self.epoch}**")
             if self.metric is not None and self.value is not None:
-                out += f" · {self.metric} {self.value:.3f}"
+                parts[-1] += f" · {self.metric} {self.value:.3f}"
         if self.run:
-            out += f" · `{self.run}`"
-        return out
+            parts[-1 if parts else 0:] = [(parts[-1] + " · " if parts else "") + f"`{self.run}`"]
+        return " ".join(parts)
 
 
 @dataclass(frozen=True)
