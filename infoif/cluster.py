@@ -10,7 +10,7 @@ a daemon thread of this process (the server, or the command line):
 
 - it connects a `distributed.Client` to the scheduler and submits one task per
   run that has not finished, in grid order, keyed `infoif-run-<run id>-<attempt>`;
-- each task (`train_run`, on a worker) trains its run into a scratch store of
+- each task (`train_run`, reached through `infoif.shipping.call` on a worker) trains its run into a scratch store of
   the worker process with the ordinary `Trainer`, sends its progress (epoch,
   latest metrics, worker address) back every half second as a Dask event, and
   returns the run's files (history, probes, checkpoint, model);
@@ -35,20 +35,31 @@ run that did not finish ends "stopped". A task whose future is cancelled (its
 coordinator gone) notices and stops training, so a worker is not kept busy for
 nothing.
 
-The workers need the project: on every worker machine
-`pip install -r requirements.txt`, with this repository on PYTHONPATH (the
-tasks are `infoif.cluster.train_run`, imported there; sample datasets are read
-from the repository, uploaded files travel with the tasks). A local cluster:
+The scheduler and the workers need nothing of this repository, only the
+requirements (`pip install -r requirements.txt`). Before anything is made,
+`check_cluster` (the command line, the dashboard) and the coordinator ask every
+worker what it has (`infoif.shipping.environment`, without importing anything)
+and `cluster_problems` refuses, in one message naming each worker, what it lacks
+and what to run there: no workers, a worker without tensorflow, keras, numpy or
+pandas, or a Python minor, TensorFlow/Keras major.minor or numpy major version
+that differs from this process's. Then the coordinator ships this process's own
+`infoif` and the sample datasets to every worker, present and future, as a
+worker plugin named after their hash, and each task is `infoif.shipping.call`
+sent by value (standard library only: the scheduler unpickles every task graph
+and cannot import `infoif`), naming that version and "infoif.cluster:train_run";
+its arguments are plain dicts, strings and bytes. See `infoif.shipping` for why.
+As in the README (tests/test_cluster.py runs these very commands):
 
-    dask scheduler --host 0.0.0.0 --port 8786
-    PYTHONPATH=/path/to/repo dask worker tcp://HOST:8786 --nthreads 1 --nworkers 4
+    dask scheduler --host 10.0.0.5 --port 8786 --no-dashboard
+    dask worker tcp://10.0.0.5:8786 --host 10.0.0.7 --nthreads 1 --no-dashboard
 
 With Slurm, dask-jobqueue starts the workers as jobs (one thread each: each run
-keeps TensorFlow to one thread):
+keeps TensorFlow to one thread), with nothing to add to their environment:
 
     from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=1, memory="4GB", job_script_prologue=["export PYTHONPATH=/path/to/repo"])
+    cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="02:00:00")
     cluster.scale(jobs=8)
+    cluster.wait_for_workers(8)
     # then: python -m infoif sweep ... --cluster <cluster.scheduler_address>
 
 Nothing here imports TensorFlow in the coordinating process; the tasks import
