@@ -18,6 +18,8 @@ import pytest
 
 from infoif import sweep
 from infoif.cluster import DaskSweep, cluster_problems
+from infoif.session import Session
+from infoif.sweep import SweepError
 from infoif.spec import ModelSpec
 from infoif.store import Store
 from tests.conftest import CIRCLE, wait_for
@@ -320,6 +322,10 @@ def test_a_cluster_that_cannot_train_says_what_is_missing_where_and_nothing_is_m
         assert out.returncode == 1
         assert f"The Dask scheduler at {cluster.address} has no workers" in out.stderr
         assert "Traceback" not in out.stderr
+        # the dashboard's sweep (the Compare page shows a SweepError's message) says the same, makes nothing
+        session = Session.open(Store(home), None, {})
+        with pytest.raises(SweepError, match=f"The Dask scheduler at {cluster.address} has no workers"):
+            session.start_sweep({"num_interfaces": "1, 2"}, epochs=5, cluster=cluster.address)
 
         lacking = cluster.add_worker("no-tensorflow", PYTHONPATH=str(blocker))
         out = sweep_on(cluster.address)
