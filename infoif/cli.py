@@ -340,8 +340,9 @@ def _sweep(args, parser) -> int:
                     coordinator.join(20)  # runs in flight on the cluster send their files back first
                 break
             now = time.perf_counter()
-            if show and (tty or (now - last_print >= PRINT_SECONDS and (state.done, state.epochs_done) != printed)):
-                last_print, printed = now, (state.done, state.epochs_done)
+            seen = (state.done, state.epochs_done)
+            if show and (tty or (now - last_print >= PRINT_SECONDS and seen != printed)):
+                last_print, printed = now, seen
                 line = _sweep_bar(state, now - started)
                 print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
             time.sleep(0.25)

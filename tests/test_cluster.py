@@ -31,8 +31,9 @@ pytestmark = pytest.mark.slow
 # ---------------------------------------------------------------- the README's recipe, in subprocesses
 
 README = (ROOT / "README.md").read_text()
-RECIPE_SCHEDULER, RECIPE_WORKER = (next(line.strip() for line in README.splitlines()
-                                        if line.strip().startswith(f"dask {what} ")) for what in ("scheduler", "worker"))
+RECIPE_SCHEDULER, RECIPE_WORKER = (
+    next(line.strip() for line in README.splitlines() if line.strip().startswith(f"dask {what} "))
+    for what in ("scheduler", "worker"))
 RECIPE_HOSTS = ("10.0.0.5", "10.0.0.7")  # the README's scheduler and worker machines: here 127.0.0.1
 RECIPE_PORT = "8786"
 
