@@ -34,6 +34,7 @@ __all__ = ["main", "build_parser"]
 
 CLI_WORKSPACE_FILE = "cli-workspace"
 DASHBOARD_URL = "http://localhost:8501"
+PRINT_SECONDS = 2.0  # without a terminal, a sweep's progress line is printed this often (when it changed)
 
 
 def _int_range(lo: int, hi: int | None = None):
@@ -290,6 +291,14 @@ def _sweep(args, parser) -> int:
     except sweeps.SweepError as exc:
         parser.error(f"argument --cluster: {exc}")
     store, spec, ref, name, workspace, opened = _setup(args, parser)
+    if cluster:
+        from infoif.cluster import ClusterError, check_cluster
+
+        try:  # before anything is made: a cluster that cannot train gets its message and nothing else
+            check_cluster(cluster)
+        except ClusterError as exc:
+            print(exc, file=sys.stderr)
+            return 1
     try:
         record = sweeps.create(store, workspace, plan, spec, ref, name, args.batch_size,
                                cluster=cluster, max_batch=len(opened.dataset.x_train))
@@ -315,7 +324,7 @@ def _sweep(args, parser) -> int:
     started = time.perf_counter()
     try:
         sweeps.launch(store, service, record["id"])
-        last_print = 0.0
+        last_print, printed = 0.0, None
         while True:
             state = sweeps.progress(store, record["id"])
             coordinator = sweeps.coordinator(record["id"])
@@ -331,8 +340,9 @@ def _sweep(args, parser) -> int:
                     coordinator.join(20)  # runs in flight on the cluster send their files back first
                 break
             now = time.perf_counter()
-            if show and (tty or now - last_print >= 5.0):
-                last_print = now
+            seen = (state.done, state.epochs_done)
+            if show and (tty or (now - last_print >= PRINT_SECONDS and seen != printed)):
+                last_print, printed = now, seen
                 line = _sweep_bar(state, now - started)
                 print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
             time.sleep(0.25)

@@ -10,7 +10,7 @@ a daemon thread of this process (the server, or the command line):
 
 - it connects a `distributed.Client` to the scheduler and submits one task per
   run that has not finished, in grid order, keyed `infoif-run-<run id>-<attempt>`;
-- each task (`train_run`, on a worker) trains its run into a scratch store of
+- each task (`train_run`, reached through `infoif.shipping.call` on a worker) trains its run into a scratch store of
   the worker process with the ordinary `Trainer`, sends its progress (epoch,
   latest metrics, worker address) back every half second as a Dask event, and
   returns the run's files (history, probes, checkpoint, model);
@@ -35,20 +35,31 @@ run that did not finish ends "stopped". A task whose future is cancelled (its
 coordinator gone) notices and stops training, so a worker is not kept busy for
 nothing.
 
-The workers need the project: on every worker machine
-`pip install -r requirements.txt`, with this repository on PYTHONPATH (the
-tasks are `infoif.cluster.train_run`, imported there; sample datasets are read
-from the repository, uploaded files travel with the tasks). A local cluster:
+The scheduler and the workers need nothing of this repository, only the
+requirements (`pip install -r requirements.txt`). Before anything is made,
+`check_cluster` (the command line, the dashboard) and the coordinator ask every
+worker what it has (`infoif.shipping.environment`, without importing anything)
+and `cluster_problems` refuses, in one message naming each worker, what it lacks
+and what to run there: no workers, a worker without tensorflow, keras, numpy or
+pandas, or a Python minor, TensorFlow/Keras major.minor or numpy major version
+that differs from this process's. Then the coordinator ships this process's own
+`infoif` and the sample datasets to every worker, present and future, as a
+worker plugin named after their hash, and each task is `infoif.shipping.call`
+sent by value (standard library only: the scheduler unpickles every task graph
+and cannot import `infoif`), naming that version and "infoif.cluster:train_run";
+its arguments are plain dicts, strings and bytes. See `infoif.shipping` for why.
+As in the README (tests/test_cluster.py runs these very commands):
 
-    dask scheduler --host 0.0.0.0 --port 8786
-    PYTHONPATH=/path/to/repo dask worker tcp://HOST:8786 --nthreads 1 --nworkers 4
+    dask scheduler --host 10.0.0.5 --port 8786 --no-dashboard
+    dask worker tcp://10.0.0.5:8786 --host 10.0.0.7 --nthreads 1 --no-dashboard
 
 With Slurm, dask-jobqueue starts the workers as jobs (one thread each: each run
-keeps TensorFlow to one thread):
+keeps TensorFlow to one thread), with nothing to add to their environment:
 
     from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=1, memory="4GB", job_script_prologue=["export PYTHONPATH=/path/to/repo"])
+    cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="02:00:00")
     cluster.scale(jobs=8)
+    cluster.wait_for_workers(8)
     # then: python -m infoif sweep ... --cluster <cluster.scheduler_address>
 
 Nothing here imports TensorFlow in the coordinating process; the tasks import
@@ -67,7 +78,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-__all__ = ["DaskSweep", "train_run", "CONNECT_SECONDS", "PROGRESS_SECONDS"]
+from infoif.shipping import SENT, WORKER_PACKAGES, ShipCode, bundle, environment
+from infoif.sweep import SweepError
+
+__all__ = ["DaskSweep", "ClusterError", "check_cluster", "cluster_problems", "train_run", "CONNECT_SECONDS",
+           "PROGRESS_SECONDS"]
 
 log = logging.getLogger("infoif.cluster")
 
@@ -80,6 +95,7 @@ RECORD_SECONDS = 2.0  # how often the coordinator reads the sweep's record (canc
 STOP_GRACE_SECONDS = 15.0  # after a cancel, how long runs in flight have to send their (stopped) files
 LOST_SCHEDULER_SECONDS = 30.0  # a scheduler unreachable this long mid-sweep ends the sweep with an error
 TASK_RETRIES = 1  # a task that raised (not a training error: those end the run "failed") is tried once more
+TRAIN_RUN = "infoif.cluster:train_run"  # the task's function, named for infoif.shipping.call
 RESULT_FILES = ("metrics.jsonl", "checkpoint.npz", "model.keras", "setup.npz")  # besides probes/ and status.json
 
 
@@ -88,7 +104,6 @@ RESULT_FILES = ("metrics.jsonl", "checkpoint.npz", "model.keras", "setup.npz")  
 _worker_lock = threading.Lock()
 _tensorflow_ready = False
 _scratch: dict[str, tuple] = {}  # scratch directory -> (Store, workspace id), one per worker process
-_stopping: set[str] = set()  # coordinators (tokens) whose tasks are asked to stop (see DaskSweep.cancel)
 
 
 def _configure_tensorflow() -> None:
@@ -123,12 +138,6 @@ def _scratch_store(worker):
             store = Store(base)
             got = _scratch[key] = (store, store.create_workspace())
         return got
-
-
-def _stop_tasks(token: str) -> bool:
-    """Runs on every worker (`Client.run`): the tasks of coordinator `token` stop at their next look."""
-    _stopping.add(token)
-    return True
 
 
 def _cancelled(worker, key) -> bool:
@@ -183,6 +192,8 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
     """
     from distributed import get_worker
 
+    from infoif.shipping import stopping
+
     worker = get_worker()
     address = worker.address
     key = worker.get_current_task()
@@ -215,7 +226,7 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
         trainer.start(epochs=int(epochs))
         sent = -1
         while not trainer.wait(PROGRESS_SECONDS):
-            if coordinator in _stopping or _cancelled(worker, key):
+            if stopping(coordinator) or _cancelled(worker, key):
                 trainer.stop(timeout=60.0)
                 break
             latest = trainer.latest
@@ -230,12 +241,6 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
                 "files": _result_files(store.run_dir(info.id))}
     finally:
         store.delete_run(info.id)
-
-
-def _pass(data):
-    """A task that returns its argument: an upload's bytes kept once in the scheduler's graph (so a
-    lost copy is made again) and shared by every run that reads it."""
-    return data
 
 
 # ---------------------------------------------------------------- in the coordinating process
@@ -261,6 +266,90 @@ _LOST_RUN = ("Interrupted: the Dask cluster lost this run's task (the scheduler 
              "cancelled there). Launch the sweep again to train it.")
 
 
+class ClusterError(SweepError):
+    """A Dask cluster that cannot train a sweep (unreachable, no workers, a worker without the
+    requirements); the message says what is missing where and how to fix it."""
+
+
+def _client(address: str, timeout: float, name: str):
+    """A `distributed.Client` of the scheduler at `address`, or ClusterError saying what to check."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout, set_as_default=False, name=name)
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, a bad address: all say the same
+        raise ClusterError(_unreachable(address, exc)) from None
+
+
+def _environments(client) -> dict[str, dict]:
+    """Worker address -> its `environment()` (a worker that could not answer: {"error": why})."""
+    answers = client.run(SENT.environment, on_error="return")
+    return {worker: (found if isinstance(found, dict) else {"error": f"{type(found).__name__}: {found}"})
+            for worker, found in answers.items()}
+
+
+MUST_AGREE = {"python": 2, "tensorflow": 2, "keras": 2, "numpy": 1}  # leading version parts that must match
+_FIX = "pip install -r requirements.txt there"
+
+
+def _workers(names: list[str]) -> str:
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"worker {shown}" if len(names) == 1 else f"workers {shown}"
+
+
+def cluster_problems(address: str, mine: dict, theirs: dict[str, dict]) -> str | None:
+    """What keeps the cluster at `address` from training sweeps, as one message (None: nothing).
+
+    Args:
+        address: the scheduler's address (named in the message).
+        mine: this process's `infoif.shipping.environment()`.
+        theirs: each worker's (address -> its environment; {"error": ...} if it could not say).
+    """
+    if not theirs:
+        return (f"The Dask scheduler at {address} has no workers. Start some where the requirements are "
+                f"installed (pip install -r requirements.txt), e.g. `dask worker {address} --nthreads 1`, "
+                "wait until they have joined, and launch the sweep again. Nothing was submitted.")
+    problems: dict[str, list[str]] = {}  # what a worker has (or has not) -> the workers that have it
+    for worker in sorted(theirs):
+        found = theirs[worker]
+        if "error" in found:
+            problems.setdefault(f"no answer about what it has installed ({found['error']}): see its log",
+                                []).append(worker)
+            continue
+        missing = [name for name in WORKER_PACKAGES if found.get(name) is None]
+        if missing:
+            problems.setdefault(f"no {', '.join(missing)}: {_FIX}", []).append(worker)
+        for name, parts in MUST_AGREE.items():
+            ours, its = mine.get(name), found.get(name)
+            if name in missing or ours is None or _leading(its, parts) == _leading(ours, parts):
+                continue
+            label = "Python" if name == "python" else name
+            fix = f"install {label} {_leading(ours, parts)}.x there" + ("" if name == "python" else f" ({_FIX})")
+            problems.setdefault(f"{label} {its} where this machine has {ours}: {fix}", []).append(worker)
+    if not problems:
+        return None
+    lines = [f"{_workers(workers)} {'has' if len(workers) == 1 else 'have'} {problem}"
+             for problem, workers in problems.items()]
+    return (f"The Dask cluster at {address} cannot train this sweep; nothing was submitted.\n- "
+            + "\n- ".join(lines))
+
+
+def _leading(version, parts: int) -> str:
+    return ".".join(str(version).split(".")[:parts])
+
+
+def check_cluster(address: str, timeout: float = CONNECT_SECONDS) -> None:
+    """Raises ClusterError, saying what is missing where, unless the scheduler at `address` has
+    workers that can train sweeps (`cluster_problems`). Imports no TensorFlow, here or there."""
+    client = _client(address, timeout, "infoif-check")
+    try:
+        problem = cluster_problems(address, environment(), _environments(client))
+    finally:
+        client.close(timeout=10)
+    if problem is not None:
+        raise ClusterError(problem)
+
+
 def _unreachable(address: str, exc: BaseException) -> str:
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return (f"Could not reach the Dask scheduler at {address}: is it running (dask scheduler), and can this "
@@ -276,14 +365,20 @@ class DaskSweep:
         sweep_id: the sweep's id (its record: `store.sweep(sweep_id)`).
         address: the scheduler's address, like tcp://10.0.0.5:8786.
         connect_timeout: seconds to try reaching the scheduler before giving up with `error`.
+        ship_code: send the workers this process's `infoif` (`infoif.shipping`); False: they import
+            their own (the repository on their PYTHONPATH, and the scheduler's: the old way, kept
+            for bench/cluster.py to compare with).
     """
 
-    def __init__(self, store, sweep_id: str, address: str, connect_timeout: float = CONNECT_SECONDS):
+    def __init__(self, store, sweep_id: str, address: str, connect_timeout: float = CONNECT_SECONDS,
+                 ship_code: bool = True):
         if not isinstance(address, str) or "://" not in address:
             raise ValueError("A Dask scheduler's address looks like tcp://10.0.0.5:8786. "
                              f"Received: address={address!r}")
         self.store, self.sweep_id, self.address = store, sweep_id, address
         self.connect_timeout = float(connect_timeout)
+        self.ship_code = bool(ship_code)
+        self.version: str | None = None  # the shipped code's version (None: the workers' own)
         self.error: str | None = None
         self.token = secrets.token_hex(8)
         self.topic = f"infoif-sweep-{sweep_id}-{self.token}"
@@ -344,14 +439,18 @@ class DaskSweep:
             self._conclude()
 
     def _connect(self) -> bool:
-        from distributed import Client
-
+        """Connects, checks the workers (`cluster_problems`) and ships them this process's code."""
         try:
-            self._client = Client(self.address, timeout=self.connect_timeout, set_as_default=False,
-                                  name=f"infoif-sweep-{self.sweep_id}")
-        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, a bad address: all say the same
-            self.error = _unreachable(self.address, exc)
+            self._client = _client(self.address, self.connect_timeout, f"infoif-sweep-{self.sweep_id}")
+        except ClusterError as exc:
+            self.error = str(exc)
             return False
+        self.error = cluster_problems(self.address, environment(), _environments(self._client))
+        if self.error is not None:
+            return False
+        if self.ship_code:
+            self.version, data = bundle()
+            self._client.register_plugin(ShipCode(self.version, data))
         self._client.subscribe_topic(self.topic, self._events.put)  # before any task can send
         return True
 
@@ -381,13 +480,13 @@ class DaskSweep:
             if ref.get("kind") == "upload":
                 sha = ref["sha256"]
                 if sha not in uploads:
-                    uploads[sha] = self._client.submit(_pass, self.store.upload_bytes(sha), pure=False,
+                    uploads[sha] = self._client.submit(SENT.keep, self.store.upload_bytes(sha), pure=False,
                                                        key=f"infoif-upload-{sha[:16]}-{self.token}")
                 upload = uploads[sha]
                 self._uploads = list(uploads.values())
             attempt = attempts[run_id]
             future = self._client.submit(
-                train_run, run_id, settings, epochs, attempt, self.topic, self.token, upload,
+                SENT.call, self.version, TRAIN_RUN, run_id, settings, epochs, attempt, self.topic, self.token, upload,
                 key=f"infoif-run-{run_id}-{attempt}", pure=False, retries=TASK_RETRIES, priority=-index)
             with self._lock:
                 if self._cancelled.is_set():
@@ -585,7 +684,7 @@ class DaskSweep:
             self._flights.pop(flight.run_id, None)
         if self._flights:
             try:
-                self._client.run(_stop_tasks, self.token, on_error="ignore")
+                self._client.run(SENT.stop, self.token, on_error="ignore")
             except Exception:  # noqa: BLE001 - the futures are cancelled below anyway
                 log.warning("Could not ask the Dask workers to stop sweep %s's runs", self.sweep_id)
             deadline = time.monotonic() + STOP_GRACE_SECONDS

@@ -619,13 +619,18 @@ class Session:
         seeds (from the current seed), `epochs` each, on the current data with the current settings
         for everything the grid does not vary. Its runs go to the training service (every local
         worker) or, with `cluster` (or INFOIF_DASK), to a Dask cluster. Raises `SweepError` (a
-        ValueError) for a bad grid, before anything runs. Returns the sweep's record."""
+        ValueError) for a bad grid or a cluster that cannot train it (`infoif.cluster.ClusterError`),
+        before anything is made. Returns the sweep's record."""
         from infoif import sweep as sweeps
 
         plan = sweeps.make_plan(grid, seeds, epochs, base_seed=self.settings.seed)
         cluster = sweeps.cluster_address(cluster)
         if self.dataset is None:
             raise sweeps.SweepError("Choose a dataset on the Data page first.")
+        if cluster:
+            from infoif.cluster import check_cluster
+
+            check_cluster(cluster)  # ClusterError (a SweepError) says what the cluster lacks; nothing is made
         record = sweeps.create(self.store, self.workspace, plan, self.spec, self._ref(self.data_ref),
                                self.data_name, self.settings.batch_size, self.probe_config, cluster=cluster,
                                max_batch=len(self.dataset.x_train))

@@ -2,18 +2,24 @@
 127.0.0.1; a sweep from the command line lands in the store with its workers' addresses; a worker
 killed mid-sweep loses nothing; a cancel keeps what was trained; an unreachable scheduler says so."""
 
-import json
+import contextlib
+import importlib.util
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from infoif import sweep
-from infoif.cluster import DaskSweep
+from infoif.cluster import DaskSweep, cluster_problems
+from infoif.session import Session
+from infoif.sweep import SweepError
 from infoif.spec import ModelSpec
 from infoif.store import Store
 from tests.conftest import CIRCLE, wait_for
@@ -22,31 +28,62 @@ from tests.test_cli import ROOT, infoif
 pytestmark = pytest.mark.slow
 
 
-# ---------------------------------------------------------------- a cluster of subprocesses
+# ---------------------------------------------------------------- the README's recipe, in subprocesses
+
+README = (ROOT / "README.md").read_text()
+RECIPE_SCHEDULER, RECIPE_WORKER = (
+    next(line.strip() for line in README.splitlines() if line.strip().startswith(f"dask {what} "))
+    for what in ("scheduler", "worker"))
+RECIPE_HOSTS = ("10.0.0.5", "10.0.0.7")  # the README's scheduler and worker machines: here 127.0.0.1
+RECIPE_PORT = "8786"
+
+
+def recipe(command: str, port: int) -> list[str]:
+    """A command of the README's recipe, as written there, on 127.0.0.1 and `port`."""
+    for host in RECIPE_HOSTS:
+        command = command.replace(host, "127.0.0.1")
+    argv = command.replace(f":{RECIPE_PORT}", f":{port}").replace(f"--port {RECIPE_PORT}", f"--port {port}").split()
+    assert argv[0] == "dask"
+    return [shutil.which("dask") or str(Path(sys.executable).with_name("dask")), *argv[1:]]
+
+
+def plain_env(**extra) -> dict:
+    """This environment without PYTHONPATH: nothing of the repository can be imported."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
 
 
 @dataclass
 class Cluster:
     address: str
+    port: int
     client: object  # a distributed.Client of the test's own
-    logs: object  # a directory
+    logs: object  # a directory outside the repository: every process of the cluster starts there
     procs: dict = field(default_factory=dict)  # worker name (or "scheduler") -> Popen
 
     @property
-    def workers(self) -> dict:
-        """Worker address -> its name, as the scheduler knows them now."""
-        return {addr: w.get("name") for addr, w in self.client.scheduler_info(n_workers=-1)["workers"].items()}
+    def workers(self) -> set:
+        return set(self.client.scheduler_info(n_workers=-1)["workers"])
 
-    def add_worker(self, name: str) -> str:
-        """Starts a worker process (with its nanny, in a process group of its own); returns its address."""
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    def start(self, name: str, command: str, **env) -> subprocess.Popen:
+        """Starts a command of the recipe (in a process group of its own), logging to logs/<name>.log."""
         with open(self.logs / f"{name}.log", "wb") as log:
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "dask", "worker", self.address, "--name", name, "--nthreads", "1",
-                 "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1", "--death-timeout", "60"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(lambda: name in self.workers.values(), 120, f"the Dask worker {name} to join")
-        return next(addr for addr, n in self.workers.items() if n == name)
+            proc = self.procs[name] = subprocess.Popen(
+                recipe(command, self.port), cwd=self.logs, env=plain_env(**env), stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        return proc
+
+    def add_worker(self, name: str, **env) -> str:
+        """Starts a worker as the README does; returns its address."""
+        before = self.workers
+        proc = self.start(name, RECIPE_WORKER, **env)
+
+        def joined():
+            assert proc.poll() is None, (self.logs / f"{name}.log").read_text()[-3000:]
+            return self.workers - before
+
+        wait_for(joined, 120, f"the Dask worker {name} to join")
+        (address,) = self.workers - before
+        return address
 
     def kill(self, name: str) -> None:
         """SIGKILL to the worker's process group: nanny and worker die at once, as with a lost machine."""
@@ -54,38 +91,12 @@ class Cluster:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
 
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    from distributed import Client
-
-    logs = tmp_path_factory.mktemp("dask-logs")
-    scheduler_file = logs / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    with open(logs / "scheduler.log", "wb") as log:
-        scheduler = subprocess.Popen(
-            [sys.executable, "-m", "dask", "scheduler", "--no-dashboard", "--host", "127.0.0.1", "--port", "0",
-             "--scheduler-file", str(scheduler_file)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    made = Cluster("", None, logs, {"scheduler": scheduler})
-    try:
-        def started():
-            assert scheduler.poll() is None, (logs / "scheduler.log").read_text()[-3000:]
-            return scheduler_file.exists() and scheduler_file.stat().st_size > 0
-
-        wait_for(started, 60, "the Dask scheduler to start")
-        made.address = json.loads(scheduler_file.read_text())["address"]
-        made.client = Client(made.address, timeout=30, set_as_default=False)
-        for name in ("worker-a", "worker-b"):
-            made.add_worker(name)
-        made.client.wait_for_workers(2, timeout=120)
-        yield made
-    finally:
-        if made.client is not None:
-            made.client.close()
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
         # the workers first (their nannies close them and clean their directories), then the scheduler
-        for name in sorted(made.procs, key=lambda n: n == "scheduler"):
-            proc = made.procs[name]
+        for name in sorted(self.procs, key=lambda n: n == "scheduler"):
+            proc = self.procs.pop(name)
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(20)
@@ -94,6 +105,46 @@ def cluster(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(20)
+
+
+@contextlib.contextmanager
+def recipe_cluster(logs, workers=()):
+    """A scheduler and `workers` started as the README writes them, from `logs` (outside the
+    repository), without PYTHONPATH; everything is stopped on the way out."""
+    from distributed import Client
+
+    assert ROOT not in logs.parents
+    logs.mkdir(parents=True, exist_ok=True)
+    made = Cluster("", 0, None, logs)
+    try:
+        for _ in range(3):  # a free port taken by someone else in between: another one
+            made.port = _free_port()
+            made.address = f"tcp://127.0.0.1:{made.port}"
+            scheduler = made.start("scheduler", RECIPE_SCHEDULER)
+            log = logs / "scheduler.log"
+
+            def started():
+                return scheduler.poll() is not None or "Scheduler at:" in log.read_text(errors="replace")
+
+            wait_for(started, 60, "the Dask scheduler to start")
+            if scheduler.poll() is None:
+                break
+            made.procs.pop("scheduler")
+        assert scheduler.poll() is None, log.read_text()[-3000:]
+        made.client = Client(made.address, timeout=30, set_as_default=False)
+        for name in workers:
+            made.add_worker(name)
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with recipe_cluster(tmp_path_factory.mktemp("dask-recipe"), ("worker-a", "worker-b")) as made:
+        # nothing of the repository on the workers (nor the scheduler: it unpickles every task graph)
+        assert set(made.client.run(importlib.util.find_spec, "infoif").values()) == {None}
+        yield made
 
 
 def _sweep(tmp_path, address, grid, epochs, seeds=1):
@@ -114,22 +165,30 @@ def _free_port() -> int:
 # ---------------------------------------------------------------- tests
 
 
+EPOCHS = 2000  # each run trains for seconds: the progress lines catch it mid-run
+BAR = re.compile(r"(\d+) of (\d+) runs done.*? (\d+)/(\d+) epochs")
+
+
 def test_a_sweep_from_the_command_line_lands_in_the_store_with_its_workers(cluster, tmp_path):
     home = tmp_path / "home"
     workers = set(cluster.workers)
-    out = infoif("sweep", "--data", "Circle", "--grid", "num_interfaces=1,2", "--seeds", "2", "--epochs", "20",
-                 "--cluster", cluster.address, "--quiet", home=home)
+    out = infoif("sweep", "--data", "Circle", "--grid", "num_interfaces=1,2", "--seeds", "2", "--epochs", str(EPOCHS),
+                 "--cluster", cluster.address, home=home)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    # the progress lines (printed every few seconds without a terminal) show epochs as they are trained,
+    # before the runs end: epochs flow back from the workers while the runs train
+    bars = [tuple(map(int, m.groups())) for m in BAR.finditer(out.stdout)]
+    assert any(0 < epochs < total and done < runs for done, runs, epochs, total in bars), out.stdout
 
     store = Store(home)
     infos = store.runs()
     assert len(infos) == 4
     assert {(i.spec.num_interfaces, i.seed) for i in infos} == {(1, 0), (1, 1), (2, 0), (2, 1)}
     for info in infos:
-        assert (info.status, info.epochs, info.error) == ("finished", 20, None)
+        assert (info.status, info.epochs, info.error) == ("finished", EPOCHS, None)
         assert info.worker in workers, (info.worker, workers)
         history = store.reader(info.id).snapshots()
-        assert history and history[-1].epoch == 20 and "loss" in history[-1].metrics
+        assert history and history[-1].epoch == EPOCHS and "loss" in history[-1].metrics
         assert {"checkpoint.npz", "model.keras", "setup.npz"} <= {p.name for p in store.run_dir(info.id).iterdir()}
     (record,) = store.sweeps()
     assert record["status"] == "finished" and record["cluster"] == cluster.address
@@ -229,6 +288,79 @@ def test_the_command_line_reports_an_unreachable_scheduler(tmp_path):
     out = infoif("sweep", "--data", "Circle", "--grid", "num_interfaces=1,2", "--epochs", "5", "--cluster", address,
                  "--quiet", home=tmp_path / "home")
     assert out.returncode == 1
-    assert f"Could not reach the Dask scheduler at {address}" in out.stderr
+    assert f"Could not reach the Dask scheduler at {address}" in out.stderr and "Traceback" not in out.stderr
     store = Store(tmp_path / "home")
-    assert {i.status for i in store.runs()} == {"idle"}
+    assert (store.runs(), store.sweeps()) == ([], [])  # nothing made
+
+
+BLOCK_TENSORFLOW = """
+import sys
+
+
+class NoTensorflow:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by tests/test_cluster.py)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NoTensorflow())
+"""
+
+
+def test_a_cluster_that_cannot_train_says_what_is_missing_where_and_nothing_is_made(tmp_path):
+    home = tmp_path / "home"
+    blocker = tmp_path / "no-tensorflow"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)
+
+    def sweep_on(address):
+        return infoif("sweep", "--data", "Circle", "--grid", "num_interfaces=1,2", "--epochs", "5", "--cluster",
+                      address, "--quiet", home=home)
+
+    with recipe_cluster(tmp_path / "cluster") as cluster:
+        out = sweep_on(cluster.address)
+        assert out.returncode == 1
+        assert f"The Dask scheduler at {cluster.address} has no workers" in out.stderr
+        assert "Traceback" not in out.stderr
+        # the dashboard's sweep (the Compare page shows a SweepError's message) says the same, makes nothing
+        session = Session.open(Store(home), None, {})
+        with pytest.raises(SweepError, match=f"The Dask scheduler at {cluster.address} has no workers"):
+            session.start_sweep({"num_interfaces": "1, 2"}, epochs=5, cluster=cluster.address)
+
+        lacking = cluster.add_worker("no-tensorflow", PYTHONPATH=str(blocker))
+        out = sweep_on(cluster.address)
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+        assert f"worker {lacking} has no tensorflow: pip install -r requirements.txt there" in out.stderr
+        assert not any(cluster.client.processing().values())  # nothing was submitted
+    store = Store(home)
+    assert (store.runs(), store.sweeps()) == ([], [])  # nothing made, either time
+
+
+def test_versions_that_matter_are_named_with_their_fix():
+    mine = {"python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6", "pandas": "3.1.1"}
+    same = {**mine, "tensorflow": "2.21.3", "numpy": "2.3.0", "pandas": "2.2.0"}  # differences that do not matter
+    assert cluster_problems("tcp://s:8786", mine, {"tcp://a:1": same, "tcp://b:2": same}) is None
+    message = cluster_problems("tcp://s:8786", mine, {
+        "tcp://a:1": {**mine, "python": "3.12.1"}, "tcp://b:2": {**mine, "keras": None},
+        "tcp://c:3": {**mine, "keras": None}, "tcp://d:4": {**mine, "tensorflow": "2.20.0", "numpy": "1.26.4"},
+        "tcp://e:5": {"error": "OSError: disk full"}, "tcp://f:6": same})
+    assert message.splitlines() == [
+        "The Dask cluster at tcp://s:8786 cannot train this sweep; nothing was submitted.",
+        "- worker tcp://a:1 has Python 3.12.1 where this machine has 3.11.7: install Python 3.11.x there",
+        "- workers tcp://b:2, tcp://c:3 have no keras: pip install -r requirements.txt there",
+        "- worker tcp://d:4 has tensorflow 2.20.0 where this machine has 2.21.0: install tensorflow 2.21.x there "
+        "(pip install -r requirements.txt there)",
+        "- worker tcp://d:4 has numpy 1.26.4 where this machine has 2.4.6: install numpy 2.x there "
+        "(pip install -r requirements.txt there)",
+        "- worker tcp://e:5 has no answer about what it has installed (OSError: disk full): see its log"]
+    assert "has no workers" in cluster_problems("tcp://s:8786", mine, {})
+
+
+def test_the_client_asks_itself_without_importing_tensorflow():
+    code = ("import sys; from infoif.shipping import environment; from infoif.cluster import check_cluster; "
+            "found = environment(); assert found['tensorflow'] and found['keras'], found; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]

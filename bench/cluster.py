@@ -1,0 +1,121 @@
+"""Benchmark: the cost of shipping the code to a Dask cluster (issue 22).
+
+    python bench/cluster.py              # 3 rounds, about 3 minutes
+    python bench/cluster.py --rounds 5
+
+The first sweep on a fresh local cluster (a scheduler and 2 workers started as
+the README writes them, `--nthreads 1`, from a temporary directory), two ways,
+rounds alternating:
+
+- shipped: nothing of the repository on the scheduler or the workers, no
+  PYTHONPATH; the client ships its `infoif` (infoif.shipping);
+- PYTHONPATH: the repository on the scheduler's and the workers' PYTHONPATH, the
+  code not shipped (`DaskSweep(ship_code=False)`, the old way).
+
+The sweep: Circle, num_interfaces 1, 2 x 2 seeds, 100 epochs each; the clock runs
+from launching it (connect, check the workers, ship, submit) until its last run
+is in the store. The workers have joined before the clock starts; TensorFlow's
+import on them is inside the clock, in both. Medians; target: shipped at most
+3 s slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto", "seed": 0}
+WORKERS = 2
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_sweep(ship: bool) -> float:
+    """Seconds of the first sweep on a fresh cluster (see the module's docstring)."""
+    from distributed import Client
+
+    from infoif import sweep
+    from infoif.cluster import DaskSweep
+    from infoif.spec import ModelSpec
+    from infoif.store import Store
+
+    where = Path(tempfile.mkdtemp(prefix="infoif-bench-cluster-"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if not ship:
+        env["PYTHONPATH"] = str(ROOT)
+    dask = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
+    port = _port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+
+    def start(*argv):
+        log = open(where / f"{len(procs)}.log", "wb")
+        procs.append(subprocess.Popen([dask, *argv], cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+
+    try:
+        start("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        for _ in range(WORKERS):
+            start("worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard")
+        with Client(address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(WORKERS, timeout=120)
+        store = Store(where / "home")
+        workspace = store.create_workspace()
+        plan = sweep.make_plan({"num_interfaces": (1, 2)}, seeds=2, epochs=100)
+        record = sweep.create(store, workspace, plan, ModelSpec(), dict(CIRCLE), "Circle", 32, cluster=address)
+        store.update_sweep(record["id"], status="running", started=time.time())
+        began = time.perf_counter()
+        coordinator = DaskSweep(store, record["id"], address, ship_code=ship).start()
+        assert coordinator.join(600), "the sweep did not end"
+        seconds = time.perf_counter() - began
+        assert coordinator.error is None, coordinator.error
+        assert [i.status for i in store.runs(workspace)] == ["finished"] * plan.size
+        return seconds
+    finally:
+        for proc in reversed(procs):  # the workers, then the scheduler
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(30)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    times = {"shipped": [], "PYTHONPATH": []}
+    for k in range(args.rounds):
+        for name, ship in (("shipped", True), ("PYTHONPATH", False))[:: 1 if k % 2 == 0 else -1]:
+            times[name].append(first_sweep(ship))
+            print(f"round {k + 1}: {name:10s} {times[name][-1]:6.2f} s", flush=True)
+    shipped, path = statistics.median(times["shipped"]), statistics.median(times["PYTHONPATH"])
+    print(f"\nfirst sweep on a fresh cluster (4 runs x 100 epochs, {WORKERS} workers), medians of {args.rounds}:")
+    print(f"  repository on PYTHONPATH: {path:6.2f} s")
+    print(f"  code shipped:             {shipped:6.2f} s")
+    print(f"  shipping costs {shipped - path:+.2f} s ({shipped / path:.2f}x); target: at most +3 s")
+
+
+if __name__ == "__main__":
+    main()
