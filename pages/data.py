@@ -31,9 +31,19 @@ def _apply(action, what: str):
         )
 
 
-def _choose_sample():
-    _apply(lambda: s.use_sample(st.session_state["data_sample"]), "")
-    st.session_state.pop("data_encoding", None)  # the encoding box starts afresh with new data
+# The sample box is a different widget while an upload is in use (it shows none selected). Setting
+# one widget's value from another's callback was lost whenever the browser sent its next request
+# before it had drawn the new value: the stale "Circle" then counted as a choice and the upload was
+# replaced by the sample (a timed refresh during a slow upload did it). A stale value of the box no
+# longer drawn is not a change.
+SAMPLE_KEYS = {"sample": "data_sample", "upload": "data_sample_upload"}
+
+
+def _choose_sample(key: str):
+    name = st.session_state.get(key)
+    if name is not None:
+        _apply(lambda: s.use_sample(name), "")
+        st.session_state.pop("data_encoding", None)  # the encoding box starts afresh with new data
 
 
 def _upload():
@@ -41,8 +51,6 @@ def _upload():
     if file is not None:
         _apply(lambda: s.use_upload(file, file.name), f"Could not use {file.name}")
         st.session_state.pop("data_encoding", None)
-        if s.data_source == "upload":
-            st.session_state["data_sample"] = None  # the sample box shows that the upload is in use
 
 
 def _retarget():
@@ -72,9 +80,12 @@ left, right = st.columns(2)
 with left:
     names = list(datasets.SAMPLES)
     current = s.data_name if s.data_source == "sample" else None
+    sample_key = SAMPLE_KEYS["sample" if s.data_source == "sample" else "upload"]
+    if st.session_state.get(sample_key, current) != current:  # the data changed elsewhere (a link, a reset)
+        st.session_state.pop(sample_key)
     st.selectbox(
         "Sample dataset", names, index=names.index(current) if current in names else None,
-        placeholder="(your upload is in use)", key="data_sample", on_change=_choose_sample,
+        placeholder="(your upload is in use)", key=sample_key, on_change=_choose_sample, args=(sample_key,),
         help="Real datasets and TensorFlow Playground's 2-D sets.",
     )
     if current in datasets.SAMPLES:

@@ -226,7 +226,12 @@ def test_upload_good_file_switches_dataset(at):
     assert not at.error, [e.value for e in at.error]
     s = session(at)
     assert s.data_name == "mine.csv" and s.data_source == "upload"
-    assert at.selectbox(key="data_sample").value is None  # no sample shown as selected
+    assert at.selectbox(key="data_sample_upload").value is None  # no sample shown as selected
+    # a sample chosen from that box replaces the upload; the box is the sample's again
+    at.selectbox(key="data_sample_upload").set_value("Iris").run()
+    assert session(at).data_name == "Iris" and at.selectbox(key="data_sample").value == "Iris"
+    at.file_uploader(key="data_upload").set_value(("mine.csv", csv, "text/csv")).run()
+    assert session(at).data_name == "mine.csv"
     assert s.dataset.input_dim == 3 and s.dataset.task == "binary"
     # and the model follows the new data
     at.switch_page("pages/model.py")
