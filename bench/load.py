@@ -3,6 +3,7 @@
     python bench/load.py                  # N = 1, 4, 8, 16 and a 20 s window; needs Debian's chromium
     python bench/load.py --quick          # N = 1, 8 and a 12 s window
     python bench/load.py --sessions 8 --seconds 30
+    python bench/load.py --sessions 8 --rerun-fix   # without and with pages/_rerun_fix.py, side by side
 
 Each N takes about a minute, plus up to 35 s per session whose Pause does not show.
 
@@ -61,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from infoif.store import Store  # noqa: E402
+from pages._rerun_fix import DISABLE_ENV as NO_FIX  # noqa: E402 - light: Streamlit is imported only to install it
 from tests.e2e.test_browser import CHROMIUM_FLAGS, chromium_path, free_port  # noqa: E402
 
 SESSIONS = "1,4,8,16"
@@ -555,6 +557,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help=f"N = {QUICK_SESSIONS}, a {QUICK_SECONDS:.0f} s window")
     parser.add_argument("--sessions", help=f"comma-separated N (default {SESSIONS})")
     parser.add_argument("--seconds", type=float, help=f"the steady window (default {SECONDS:.0f} s)")
+    parser.add_argument("--rerun-fix", action="store_true",
+                        help="each N twice, side by side: Streamlit as it is (INFOIF_NO_RERUN_FIX=1), then with "
+                             "pages/_rerun_fix.py (fragment reruns wait for the end of the run before them)")
     args = parser.parse_args()
     counts = [int(n) for n in (args.sessions or (QUICK_SESSIONS if args.quick else SESSIONS)).split(",")]
     seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
@@ -564,16 +569,45 @@ def main():
           f"load average {os.getloadavg()[0]:.2f}; N = {', '.join(map(str, counts))}; window {seconds:.0f} s")
     from playwright.sync_api import sync_playwright
 
-    results = {}
+    results, without = {}, {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         try:
             for n in counts:
+                if args.rerun_fix:
+                    print(f"\n=== N = {n}: Streamlit as it is (INFOIF_NO_RERUN_FIX=1)")
+                    os.environ[NO_FIX] = "1"
+                    try:
+                        without[n] = measure(browser, n, seconds)
+                    finally:
+                        del os.environ[NO_FIX]
+                    report(without[n], without.get(1))
+                    print(f"\n=== N = {n}: with pages/_rerun_fix.py")
                 results[n] = measure(browser, n, seconds)
                 report(results[n], results.get(1))
         finally:
             browser.close()
+    if without:
+        side_by_side(without, results)
     summary(results)
+
+
+
+
+def side_by_side(without: dict, fixed: dict) -> None:
+    """The figures the rerun fix is about, without and with it, per N."""
+    print("\nRerun fix, side by side (without -> with)")
+    print(f"  {'N':>3}  {'status gap max':>18}  {'status gap median':>18}  {'Pause max':>16}  "
+          f"{'Pause not shown':>16}  {'aggregate epochs/s':>20}")
+    for n in fixed:
+        def figures(r):
+            gaps = [g for x in r.sessions for g in x.gaps] or [float("nan")]
+            pauses = [x.pause for x in r.sessions if x.pause is not None]
+            missing = sum(x.pause is None for x in r.sessions)
+            return max(gaps), statistics.median(gaps), max(pauses, default=float("nan")), missing, r.aggregate
+        a, b = figures(without[n]), figures(fixed[n])
+        print(f"  {n:>3}  {a[0]:7.1f} -> {b[0]:5.1f} s  {a[1]:7.2f} -> {b[1]:5.2f} s  {a[2]:6.2f} -> {b[2]:5.2f} s"
+              f"  {a[3]:>7} -> {b[3]:<5}  {a[4]:8.0f} -> {b[4]:<8.0f}")
 
 
 if __name__ == "__main__":
