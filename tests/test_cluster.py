@@ -197,6 +197,18 @@ def test_a_sweep_from_the_command_line_lands_in_the_store_with_its_workers(clust
     assert set(frame["worker"]) <= workers and list(frame["status"]) == ["finished"] * 4
 
 
+def test_the_dashboards_sweep_trains_on_the_plain_cluster(cluster, tmp_path):
+    """What the Compare page does with INFOIF_DASK: Session.start_sweep, on the README's cluster."""
+    session = Session.open(Store(tmp_path / "home"), None, {})
+    record = session.start_sweep({"num_interfaces": "1, 2"}, epochs=6, cluster=cluster.address)
+    coordinator = sweep.coordinator(record["id"])
+    assert coordinator.join(180) and coordinator.error is None, coordinator.error
+    infos = session.runs()
+    assert sorted((i.status, i.epochs, i.spec.num_interfaces) for i in infos) == [("finished", 6, 1),
+                                                                                 ("finished", 6, 2)]
+    assert all(i.worker in cluster.workers for i in infos)
+
+
 def test_an_uploaded_table_travels_with_the_tasks(cluster, tmp_path):
     store = Store(tmp_path / "home")
     workspace = store.create_workspace()
