@@ -83,8 +83,9 @@ class RunStatus:
         if not (self.workers_starting and self.status == "idle" and not self.starting):
             parts.append(f":{colour}-badge[{word}]")
         if self.workers_starting:
-            parts.append("starting the training workers (once per server start, a few seconds)"
-                         + ("; training begins then" if self.starting else ""))
+            parts.append(("· " if parts else "") + "starting the training workers (once per server start, a few "
+                         "seconds)" + ("; training begins then" if self.starting else "")
+                         + (" ·" if self.queued or self.epoch else ""))
         if self.queued:
             parts.append(f"position **{self.queued}** in the queue")
         if self.epoch:
