@@ -61,6 +61,6 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:  # imported by `streamlit run` as the server's ASGI app
-    from pages._server import lifespan
+    from pages._server import lifespan, routes
 
-    app = st.App(__file__, lifespan=lifespan)
+    app = st.App(__file__, lifespan=lifespan, routes=routes())

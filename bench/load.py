@@ -76,13 +76,11 @@ TRAIN_PATH = "/train?epochs=0"  # the Train page, epoch budget 0: until stopped
 # ---------------------------------------------------------------- page helpers (tests use them too)
 
 SIDEBAR = '[data-testid="stSidebar"]'
-# The status line is the sidebar's markdown with a badge ("training epoch 123 · val_accuracy 0.950 ·
-# run-1", "queued position 2 in the queue", "starting · run-1", "paused epoch 40 · ..."); "" before
-# it is drawn.
+# The status line is the sidebar's live status element (pages/_ui.live_status: "training epoch 123 ·
+# val_accuracy 0.950 · run-1", "starting · run-1", "paused epoch 40 · ..."); "" before it is drawn.
 STATUS_JS = f"""() => {{
-    const badge = document.querySelector('{SIDEBAR} .stMarkdownBadge');
-    const box = badge && badge.closest('[data-testid="stMarkdownContainer"]');
-    return box ? box.textContent.trim() : '';
+    const line = document.querySelector('{SIDEBAR} .infoif-status');
+    return line ? line.textContent.trim() : '';
 }}"""
 # Records [Date.now(), status line] in window.__infoifStatus at every change of the line.
 OBSERVER_JS = f"""() => {{

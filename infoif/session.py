@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html as html_lib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -37,7 +39,8 @@ from infoif.spec import ModelSpec
 from infoif.store import RunInfo, Store, StoreError
 from infoif.urlstate import Settings, from_query, to_query
 
-__all__ = ["Session", "RunView", "RunStatus", "Prediction", "headline_metric", "STEP_TIMEOUT"]
+__all__ = ["Session", "RunView", "RunStatus", "Prediction", "headline_metric", "run_status", "status_payload",
+           "STEP_TIMEOUT"]
 
 STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
 CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
@@ -47,6 +50,48 @@ WORKSPACE_PARAM = "ws"
 def headline_metric(metrics) -> str:
     """The metric a run is summed up by: validation accuracy, else MAE, else loss."""
     return next((k for k in ("val_accuracy", "val_mae") if k in metrics), "val_loss")
+
+
+def run_status(store: Store, service, info, epochs_setting: int | None) -> RunStatus:
+    """What the status line says of run `info` (a `RunInfo`, None: no run yet), with the epoch
+    budget on screen; marks the run as watched (the service's fair share favours it)."""
+    workers_starting = bool(getattr(service, "starting", False))
+    if info is None:
+        return RunStatus("idle", workers_starting=workers_starting)
+    where = service.where(info.id) if service is not None else {}
+    if service is not None and info.status in ACTIVE + ("idle",):
+        service.touch(info.id)
+    metric = headline_metric(info.metrics) if info.metrics else None
+    budget = done = None
+    if info.budget_end is not None and info.status in ("running", "paused", "queued") and epochs_setting:
+        budget = epochs_setting
+        done = max(0, min(budget, budget - (info.budget_end - info.epochs)))
+    return RunStatus(
+        info.status, info.name, info.id, info.epochs, metric, info.metrics.get(metric) if metric else None,
+        info.error if info.status in ("failed", "interrupted") else None, where.get("queued"),
+        # sent to a worker that has not started it yet (loading the data and the model)
+        starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget,
+        workers_starting=workers_starting and info.status not in ("running",))
+
+
+def status_payload(store: Store, service, workspace, run_id, epochs_setting) -> dict | None:
+    """The status line's live refresh, read without a script run (pages/_server.py serves it):
+    {"html": the line, "live": whether it may still change by itself (a run training, the workers
+    starting), "status"}. None unless `run_id` (or "" for no run) belongs to `workspace`: a
+    workspace id is the only key to its runs."""
+    if not isinstance(workspace, str) or not store.workspace_exists(workspace):
+        return None
+    info = None
+    if run_id:
+        if not store.has_run(run_id, workspace):
+            return None
+        info = store.run_info(run_id)
+    try:
+        epochs = int(epochs_setting) if epochs_setting not in (None, "") else None
+    except (TypeError, ValueError):
+        epochs = None
+    state = run_status(store, service, info, epochs)
+    return {"html": state.html(), "live": state.live, "status": state.status}
 
 
 @dataclass(frozen=True)
@@ -95,6 +140,19 @@ class RunStatus:
         if self.run:
             parts[-1 if parts else 0:] = [(parts[-1] + " · " if parts else "") + f"`{self.run}`"]
         return " ".join(parts)
+
+    @property
+    def live(self) -> bool:
+        """Whether the line may change without anyone pressing anything: a run training (or about
+        to), or the server's workers starting."""
+        return self.active or self.workers_starting
+
+    def html(self) -> str:
+        """`text()` as HTML for the live status element: badge, bold and code, everything escaped."""
+        out = html_lib.escape(self.text(), quote=False)
+        out = re.sub(r":(\w+)-badge\[([^\]]*)\]", r'<span class="infoif-badge infoif-badge-\1">\2</span>', out)
+        out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
 @dataclass(frozen=True)
@@ -514,24 +572,7 @@ class Session:
     def status(self) -> RunStatus:
         """The current run's status, epoch and headline metric (marks the run as watched)."""
         run = self.current_run()
-        workers_starting = bool(getattr(self.service, "starting", False))
-        if run is None:
-            return RunStatus("idle", workers_starting=workers_starting)
-        info = run.info
-        where = self.service.where(info.id) if self.service is not None else {}
-        if self.service is not None and info.status in ACTIVE + ("idle",):
-            self.service.touch(info.id)
-        metric = headline_metric(info.metrics) if info.metrics else None
-        budget = done = None
-        if info.budget_end is not None and info.status in ("running", "paused", "queued") and self.settings.epochs:
-            budget = self.settings.epochs
-            done = max(0, min(budget, budget - (info.budget_end - info.epochs)))
-        return RunStatus(
-            info.status, info.name, info.id, info.epochs, metric, info.metrics.get(metric) if metric else None,
-            info.error if info.status in ("failed", "interrupted") else None, where.get("queued"),
-            # sent to a worker that has not started it yet (loading the data and the model)
-            starting=bool(where.get("slot")) and info.status != "running", budget_done=done, budget=budget,
-            workers_starting=workers_starting and info.status not in ("running",))
+        return run_status(self.store, self.service, run.info if run is not None else None, self.settings.epochs)
 
     def is_training(self) -> bool:
         return self.status().active or self.sweep_running()

@@ -43,3 +43,35 @@ async def lifespan(app):
     finally:
         if svc is not None:
             await asyncio.to_thread(svc.shutdown)
+
+
+STATUS_PATH = "/infoif/status"  # the status line's live refresh (pages/_ui.live_status polls it)
+
+
+async def status(request):
+    """GET STATUS_PATH?ws=...&run=...&epochs=...: the status line of that workspace's run, as
+    `infoif.session.status_payload` makes it, read in a thread (the store is files and SQLite).
+    A page refreshes its line this way every second without a script run. 404 for a workspace and
+    run that do not go together (nothing says which part was wrong)."""
+    from starlette.responses import JSONResponse
+
+    from infoif.service import ServiceError, shared
+    from infoif.session import status_payload
+
+    query = request.query_params
+    try:
+        svc = shared()
+    except ServiceError as exc:  # a bad INFOIF_* setting: the page says so with what to do
+        return JSONResponse({"error": str(exc)}, status_code=503)
+    payload = await asyncio.to_thread(status_payload, svc.store, svc, query.get("ws"), query.get("run", ""),
+                                      query.get("epochs"))
+    if payload is None:
+        return JSONResponse({"error": "no such run in that workspace"}, status_code=404)
+    return JSONResponse(payload, headers={"Cache-Control": "no-store"})
+
+
+def routes() -> list:
+    from starlette.routing import Route
+
+    return [Route(STATUS_PATH, status, methods=["GET"])]
+

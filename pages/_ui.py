@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from typing import Callable
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -176,22 +177,92 @@ def status_line(s: Session) -> None:
         (st.error if state.status == "failed" else st.warning)(state.error)
 
 
-def live_status(s: Session) -> None:
-    """The sidebar's status line: refreshed every STATUS_SECONDS while a run trains, and while the
-    server's training workers are starting (it says so until they are ready)."""
-    live(lambda: status_line(s), s, STATUS_SECONDS, also=lambda: bool(getattr(s.service, "starting", False)))
+# The sidebar's status line is an element of its own whose script polls the server's status route
+# (pages/_server.py) every STATUS_SECONDS while the line may change by itself: no script run, no
+# websocket message, nothing for Streamlit to queue behind the charts' refreshes. With 8 sessions
+# the line as a timed fragment went 18-28 s without a change (bench/load.py). When the run stops
+# training (or the workers are ready) the element asks for one rerun of the page: its controls change.
+_STATUS_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let box = parentElement.querySelector('.infoif-status');
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'infoif-status';
+    parentElement.appendChild(box);
+  }
+  box.innerHTML = data.html;
+  if (!data.live) return;
+  let stopped = false, busy = false;
+  const tick = async () => {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      const answer = await fetch(data.url, { cache: 'no-store' });
+      if (!answer.ok || stopped) return;
+      const payload = await answer.json();
+      if (stopped) return;
+      box.innerHTML = payload.html;
+      if (!payload.live) {
+        stopped = true;
+        clearInterval(timer);
+        setTriggerValue('settled', Date.now());
+      }
+    } catch (error) {
+      // the server restarts or the network drops: the next tick tries again
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(tick, data.seconds * 1000);
+  return () => { stopped = true; clearInterval(timer); };
+}
+"""
+_STATUS_CSS = """
+.infoif-status { font-size: 1rem; line-height: 1.6; }
+.infoif-status code { font-size: 0.8em; padding: 0.1em 0.25em; border-radius: 0.25rem;
+  background: rgba(128, 128, 128, 0.12); color: rgb(9, 171, 59); }
+.infoif-badge { display: inline-block; font-size: 0.875em; padding: 0 0.4em; border-radius: 0.25rem; }
+.infoif-badge-green { background: rgba(33, 195, 84, 0.1); color: rgb(21, 130, 55); }
+.infoif-badge-orange { background: rgba(255, 164, 33, 0.1); color: rgb(200, 80, 0); }
+.infoif-badge-red { background: rgba(255, 43, 43, 0.09); color: rgb(189, 65, 65); }
+.infoif-badge-blue { background: rgba(28, 131, 225, 0.1); color: rgb(0, 84, 163); }
+.infoif-badge-violet { background: rgba(128, 61, 245, 0.1); color: rgb(88, 63, 132); }
+.infoif-badge-gray, .infoif-badge-grey { background: rgba(49, 51, 63, 0.1); color: rgb(49, 51, 63); }
+"""
+_status_element = None
 
 
-def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS,
-         also: Callable[[], bool] | None = None) -> None:
-    """Draws `render()` in a fragment that refreshes every `seconds` while training runs (or `also()`
-    holds). When training ends, the whole page is drawn once more (its controls change and the
-    timer stops); the end of `also()` (the workers ready) leaves the timer to the next full run."""
+def _status_component():
+    global _status_element
+    if _status_element is None:
+        _status_element = st.components.v2.component("infoif_status", js=_STATUS_JS, css=_STATUS_CSS,
+                                                     isolate_styles=False)
+    return _status_element
+
+
+def live_status(s: Session, where: str = "sidebar") -> None:
+    """The status line, refreshed in the browser from the server's status route while it may change
+    by itself; its error (a failed or interrupted run) below it. The page reruns once when it settles."""
+    from pages._server import STATUS_PATH
+
+    state = s.status()  # what infoif.session.status_payload answers the polls with, for the same run
+    query = urlencode({"ws": s.workspace, "run": state.run_id or "", "epochs": s.settings.epochs or ""})
+    _status_component()(
+        data={"html": state.html(), "live": state.live, "url": f"{STATUS_PATH}?{query}", "seconds": STATUS_SECONDS},
+        key=f"{where}_status", on_settled_change=lambda: None,
+    )
+    if state.error:
+        (st.error if state.status == "failed" else st.warning)(state.error)
+
+
+def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS) -> None:
+    """Draws `render()` in a fragment that refreshes every `seconds` while training runs. When
+    training ends, the whole page is drawn once more (its controls change and the timer stops)."""
     training = is_training(s)
-    running = training or (also is not None and also())
     inline = {"now": True}  # the first call is part of the full script run
 
-    @st.fragment(run_every=seconds if running else None)
+    @st.fragment(run_every=seconds if training else None)
     def _live():
         with guard("live view"):
             render()

@@ -8,7 +8,7 @@ import pytest
 from infoif import datasets
 from infoif.data import DataError
 from infoif.plane import is_planar, plane_view
-from infoif.session import Session
+from infoif.session import RunStatus, Session, status_payload
 from infoif.store import Store
 from tests.conftest import wait_for
 
@@ -243,3 +243,31 @@ def test_until_the_workers_are_ready_the_status_says_so_and_train_waits_for_them
         s.stop()
     finally:
         svc.shutdown()
+
+
+def test_the_status_route_answers_for_a_workspaces_own_run_only(session, service):
+    """What pages/_server.py serves the sidebar's live status line from (status_payload)."""
+    store = service.store
+    idle = status_payload(store, service, session.workspace, "", "")
+    assert idle is not None and idle["status"] == "idle" and "ready" in idle["html"]
+    session.set_training(epochs=0)
+    session.train()
+    wait_for(lambda: session.status().epoch > 3)
+    run = session.current_run().id
+    live = status_payload(store, service, session.workspace, run, "0")
+    assert live["live"] and live["status"] == "running" and "epoch <strong>" in live["html"]
+    session.pause()
+    paused = status_payload(store, service, session.workspace, run, "not a number")
+    assert not paused["live"] and paused["html"].startswith('<span class="infoif-badge infoif-badge-')
+    other = Session.open(store, service, {})
+    for workspace, run_id in ((other.workspace, run), ("no-such-workspace", run), (None, run),
+                              (session.workspace, "no-such-run")):
+        assert status_payload(store, service, workspace, run_id, "0") is None, (workspace, run_id)
+
+
+def test_the_status_lines_html_escapes_what_it_shows():
+    state = RunStatus("failed", "<b>run</b>", "x", 7, "val_loss", 0.5, "boom <script>")
+    html = state.html()
+    assert "<b>" not in html and "&lt;b&gt;run&lt;/b&gt;" in html and "<script>" not in html
+    assert html.startswith('<span class="infoif-badge infoif-badge-') and "<strong>7</strong>" in html
+    assert not state.live and RunStatus("idle", workers_starting=True).live
