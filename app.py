@@ -47,8 +47,7 @@ def main() -> None:
         )
         spec = s.spec
         st.caption(f"{spec.num_interfaces} interfaces × {spec.units or 'input-width'} units · {spec.activation}")
-        _ui.live_status(s)
-        _ui.training_controls(s, "sidebar")
+        _ui.sidebar_controls(s)
         for problem in st.session_state.get("link_problems", []):
             st.warning(problem)
 
