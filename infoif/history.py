@@ -27,6 +27,8 @@ import numpy as np
 
 from infoif.probes import ProbeConfig, Probes
 
+TIME_DECIMALS = 6  # an epoch's training time (seconds) as the store writes it (store/records.py)
+
 __all__ = ["Snapshot", "History", "Thinned", "history_csv"]
 
 
@@ -207,7 +209,9 @@ def history_csv(history, num_interfaces: int) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["epoch", "time_s", *metric_names, "has_probes", *probe_columns])
     for s in history:
-        row = [s.epoch, f"{s.time:.4f}", *[s.metrics.get(k, "") for k in metric_names], int(s.has_probes)]
+        # the time as the store keeps it, so a live run's CSV and the one read back from disk agree
+        row = [s.epoch, f"{round(s.time, TIME_DECIMALS):.4f}", *[s.metrics.get(k, "") for k in metric_names],
+               int(s.has_probes)]
         if s.has_probes:
             p = s.probes
             row += [*p.kernel_norm, *p.energy_final, *p.entropy]

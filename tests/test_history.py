@@ -93,3 +93,17 @@ def test_csv_has_every_epoch_and_the_probe_columns():
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["binning_i_xt_1"] == "" and rows[2]["binning_i_xt_1"] == "1.0"
     assert rows[2]["has_probes"] == "1" and "kde_i_xt_0" not in rows[0]
+
+
+def test_the_csv_shows_an_epochs_time_as_the_store_keeps_it():
+    """A time at a rounding boundary (0.25754999996 s: 0.2575 as it is, 0.2576 once the store has
+    rounded it to microseconds) is written the same from memory and from disk. This made
+    tests/test_store.py's history comparison fail once in CI-like runs."""
+    import json
+
+    from infoif.store.records import metric_line
+
+    live = Snapshot(3, 0.25754999996, MappingProxyType({"loss": 0.5}))
+    stored = Snapshot(3, json.loads(metric_line(live))["t"], MappingProxyType({"loss": 0.5}))
+    assert history_csv([live], 1) == history_csv([stored], 1)
+    assert "0.2576" in history_csv([live], 1)

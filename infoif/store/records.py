@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infoif.history import Snapshot
+from infoif.history import TIME_DECIMALS, Snapshot
 from infoif.probes import Probes
 from infoif.store.files import FORMAT, StoreError, dumps, frozen, save_npz
 
@@ -87,4 +87,4 @@ def load_checkpoint(path: Path):
 def metric_line(s: Snapshot) -> str:
     metrics = {k: (float(v) if isinstance(v, (float, np.floating)) and math.isfinite(v) else v)
                for k, v in s.metrics.items()}
-    return dumps({"e": s.epoch, "t": round(s.time, 6), "m": metrics}) + "\n"
+    return dumps({"e": s.epoch, "t": round(s.time, TIME_DECIMALS), "m": metrics}) + "\n"
