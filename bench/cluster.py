@@ -22,12 +22,8 @@ import on them is inside the clock, in both. Medians; target: shipped at most
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,68 +32,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto", "seed": 0}
 WORKERS = 2
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def first_sweep(ship: bool) -> float:
     """Seconds of the first sweep on a fresh cluster (see the module's docstring)."""
-    from distributed import Client
-
     from infoif import sweep
     from infoif.cluster import DaskSweep
     from infoif.spec import ModelSpec
     from infoif.store import Store
+    from tests.conftest import CIRCLE
+    from tests.test_cluster import recipe_cluster
 
     where = Path(tempfile.mkdtemp(prefix="infoif-bench-cluster-"))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if not ship:
-        env["PYTHONPATH"] = str(ROOT)
-    dask = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
-    port = _port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = []
-
-    def start(*argv):
-        log = open(where / f"{len(procs)}.log", "wb")
-        procs.append(subprocess.Popen([dask, *argv], cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
-
+    env = {} if ship else {"PYTHONPATH": str(ROOT)}  # the old way: the repository on every process's path
     try:
-        start("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
-        for _ in range(WORKERS):
-            start("worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard")
-        with Client(address, timeout=60, set_as_default=False) as client:
-            client.wait_for_workers(WORKERS, timeout=120)
-        store = Store(where / "home")
-        workspace = store.create_workspace()
-        plan = sweep.make_plan({"num_interfaces": (1, 2)}, seeds=2, epochs=100)
-        record = sweep.create(store, workspace, plan, ModelSpec(), dict(CIRCLE), "Circle", 32, cluster=address)
-        store.update_sweep(record["id"], status="running", started=time.time())
-        began = time.perf_counter()
-        coordinator = DaskSweep(store, record["id"], address, ship_code=ship).start()
-        assert coordinator.join(600), "the sweep did not end"
-        seconds = time.perf_counter() - began
-        assert coordinator.error is None, coordinator.error
-        assert [i.status for i in store.runs(workspace)] == ["finished"] * plan.size
-        return seconds
+        with recipe_cluster(where / "cluster", [f"worker-{i}" for i in range(WORKERS)], **env) as cluster:
+            store = Store(where / "home")
+            workspace = store.create_workspace()
+            plan = sweep.make_plan({"num_interfaces": (1, 2)}, seeds=2, epochs=100)
+            record = sweep.create(store, workspace, plan, ModelSpec(), dict(CIRCLE), "Circle", 32,
+                                  cluster=cluster.address)
+            store.update_sweep(record["id"], status="running", started=time.time())
+            began = time.perf_counter()
+            coordinator = DaskSweep(store, record["id"], cluster.address, ship_code=ship).start()
+            assert coordinator.join(600), "the sweep did not end"
+            seconds = time.perf_counter() - began
+            assert coordinator.error is None, coordinator.error
+            assert [i.status for i in store.runs(workspace)] == ["finished"] * plan.size
+            return seconds
     finally:
-        for proc in reversed(procs):  # the workers, then the scheduler
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(30)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(30)
         shutil.rmtree(where, ignore_errors=True)
 
 

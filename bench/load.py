@@ -592,18 +592,21 @@ def main():
 
 
 
+def _fix_figures(r: Result) -> tuple:
+    """(longest and median status gap, longest Pause, Pauses never shown, aggregate epochs/s) of one N."""
+    gaps = [g for x in r.sessions for g in x.gaps] or [float("nan")]
+    pauses = [x.pause for x in r.sessions if x.pause is not None]
+    missing = sum(x.pause is None for x in r.sessions)
+    return max(gaps), statistics.median(gaps), max(pauses, default=float("nan")), missing, r.aggregate
+
+
 def side_by_side(without: dict, fixed: dict) -> None:
     """The figures the rerun fix is about, without and with it, per N."""
     print("\nRerun fix, side by side (without -> with)")
     print(f"  {'N':>3}  {'status gap max':>18}  {'status gap median':>18}  {'Pause max':>16}  "
           f"{'Pause not shown':>16}  {'aggregate epochs/s':>20}")
     for n in fixed:
-        def figures(r):
-            gaps = [g for x in r.sessions for g in x.gaps] or [float("nan")]
-            pauses = [x.pause for x in r.sessions if x.pause is not None]
-            missing = sum(x.pause is None for x in r.sessions)
-            return max(gaps), statistics.median(gaps), max(pauses, default=float("nan")), missing, r.aggregate
-        a, b = figures(without[n]), figures(fixed[n])
+        a, b = _fix_figures(without[n]), _fix_figures(fixed[n])
         print(f"  {n:>3}  {a[0]:7.1f} -> {b[0]:5.1f} s  {a[1]:7.2f} -> {b[1]:5.2f} s  {a[2]:6.2f} -> {b[2]:5.2f} s"
               f"  {a[3]:>7} -> {b[3]:<5}  {a[4]:8.0f} -> {b[4]:<8.0f}")
 

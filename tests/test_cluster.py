@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from infoif.sweep import SweepError
 from infoif.spec import ModelSpec
 from infoif.store import Store
 from tests.conftest import CIRCLE, wait_for
+from tests.e2e.test_browser import free_port
 from tests.test_cli import ROOT, infoif
 
 pytestmark = pytest.mark.slow
@@ -59,6 +59,7 @@ class Cluster:
     client: object  # a distributed.Client of the test's own
     logs: object  # a directory outside the repository: every process of the cluster starts there
     procs: dict = field(default_factory=dict)  # worker name (or "scheduler") -> Popen
+    env: dict = field(default_factory=dict)  # added to every process's environment (bench/cluster.py)
 
     @property
     def workers(self) -> set:
@@ -68,7 +69,7 @@ class Cluster:
         """Starts a command of the recipe (in a process group of its own), logging to logs/<name>.log."""
         with open(self.logs / f"{name}.log", "wb") as log:
             proc = self.procs[name] = subprocess.Popen(
-                recipe(command, self.port), cwd=self.logs, env=plain_env(**env), stdout=log,
+                recipe(command, self.port), cwd=self.logs, env=plain_env(**{**self.env, **env}), stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         return proc
 
@@ -108,17 +109,18 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def recipe_cluster(logs, workers=()):
+def recipe_cluster(logs, workers=(), **env):
     """A scheduler and `workers` started as the README writes them, from `logs` (outside the
-    repository), without PYTHONPATH; everything is stopped on the way out."""
+    repository), without PYTHONPATH (`env`, added to every process's environment, may set one);
+    everything is stopped on the way out."""
     from distributed import Client
 
     assert ROOT not in logs.parents
     logs.mkdir(parents=True, exist_ok=True)
-    made = Cluster("", 0, None, logs)
+    made = Cluster("", 0, None, logs, env=env)
     try:
         for _ in range(3):  # a free port taken by someone else in between: another one
-            made.port = _free_port()
+            made.port = free_port()
             made.address = f"tcp://127.0.0.1:{made.port}"
             scheduler = made.start("scheduler", RECIPE_SCHEDULER)
             log = logs / "scheduler.log"
@@ -154,12 +156,6 @@ def _sweep(tmp_path, address, grid, epochs, seeds=1):
     plan = sweep.make_plan(grid, seeds=seeds, epochs=epochs)
     record = sweep.create(store, workspace, plan, ModelSpec(), dict(CIRCLE), "Circle", 32, cluster=address)
     return store, workspace, record
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- tests
@@ -284,7 +280,7 @@ def test_a_cancelled_sweep_keeps_what_its_runs_trained(cluster, tmp_path):
 
 
 def test_an_unreachable_scheduler_says_what_to_check_and_trains_nothing(tmp_path):
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     store, workspace, record = _sweep(tmp_path, address, {"num_interfaces": (1, 2)}, epochs=5)
     coordinator = DaskSweep(store, record["id"], address, connect_timeout=2).start()
     assert coordinator.join(60)
@@ -296,7 +292,7 @@ def test_an_unreachable_scheduler_says_what_to_check_and_trains_nothing(tmp_path
 
 
 def test_the_command_line_reports_an_unreachable_scheduler(tmp_path):
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     out = infoif("sweep", "--data", "Circle", "--grid", "num_interfaces=1,2", "--epochs", "5", "--cluster", address,
                  "--quiet", home=tmp_path / "home")
     assert out.returncode == 1
