@@ -8,6 +8,7 @@ and writes widgets, and turns user-caused errors into messages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -19,12 +20,11 @@ import streamlit as st
 from infoif.session import Session
 
 SESSION_KEY = "infoif"
-# While training runs, live views refresh on fixed timers: the sidebar's status line every half
-# second (a small fragment: a store read and a line of text), the charts every two seconds. The
-# timers never change while a run trains: a faster timer for a young run, re-armed by a rerun of
-# the whole page once its first epoch showed, made each page ask for eight refreshes a second; with
-# eight sessions the server fell behind, Streamlit dropped the superseded runs' output (the re-arming
-# rerun among them) and the pages stopped updating for good (bench/load.py, 2026-12-07). Redrawing
+# While training runs, live views refresh on fixed timers: the sidebar's status line every second
+# (polled by the browser, see `live_status`), the charts every two seconds (fragments). The timers
+# never change while a run trains: a faster timer for a young run, re-armed by a rerun of the whole
+# page once its first epoch showed, made each page ask for eight refreshes a second; with eight
+# sessions the server fell behind and pages stopped updating (bench/load.py, 2026-12-07). Redrawing
 # a page's charts every second kept a watching Chromium renderer busy 0.64-0.74 of a core (mostly
 # Plotly's redraw), which a 2-core machine took from training.
 STATUS_SECONDS = 1.0
@@ -195,6 +195,11 @@ def sidebar_controls(s: Session) -> None:
 def status_line(s: Session) -> None:
     state = s.status()
     st.markdown(state.text())
+    _status_error(state)
+
+
+def _status_error(state) -> None:
+    """A failed run's error, or why a run was interrupted, under its status line."""
     if state.error:
         (st.error if state.status == "failed" else st.warning)(state.error)
 
@@ -203,7 +208,8 @@ def status_line(s: Session) -> None:
 # (pages/_server.py) every STATUS_SECONDS while the line may change by itself: no script run, no
 # websocket message, nothing for Streamlit to queue behind the charts' refreshes. With 8 sessions
 # the line as a timed fragment went 18-28 s without a change (bench/load.py). When the run stops
-# training (or the workers are ready) the element asks for one rerun of the page: its controls change.
+# training (or the workers are ready) the element asks for a rerun of the sidebar's controls (their
+# fragment, `sidebar_controls`): the buttons change.
 _STATUS_JS = """
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
@@ -252,20 +258,16 @@ _STATUS_CSS = """
 .infoif-badge-violet { background: rgba(128, 61, 245, 0.1); color: rgb(88, 63, 132); }
 .infoif-badge-gray, .infoif-badge-grey { background: rgba(49, 51, 63, 0.1); color: rgb(49, 51, 63); }
 """
-_status_element = None
-
-
+@functools.cache
 def _status_component():
-    global _status_element
-    if _status_element is None:
-        _status_element = st.components.v2.component("infoif_status", js=_STATUS_JS, css=_STATUS_CSS,
-                                                     isolate_styles=False)
-    return _status_element
+    """The status line's element, registered once per process."""
+    return st.components.v2.component("infoif_status", js=_STATUS_JS, css=_STATUS_CSS, isolate_styles=False)
 
 
 def live_status(s: Session, where: str = "sidebar") -> None:
     """The status line, refreshed in the browser from the server's status route while it may change
-    by itself; its error (a failed or interrupted run) below it. The page reruns once when it settles."""
+    by itself; its error (a failed or interrupted run) below it. What it is in reruns once when the
+    line settles."""
     from pages._server import STATUS_PATH
 
     state = s.status()  # what infoif.session.status_payload answers the polls with, for the same run
@@ -274,8 +276,7 @@ def live_status(s: Session, where: str = "sidebar") -> None:
         data={"html": state.html(), "live": state.live, "url": f"{STATUS_PATH}?{query}", "seconds": STATUS_SECONDS},
         key=f"{where}_status", on_settled_change=lambda: None,
     )
-    if state.error:
-        (st.error if state.status == "failed" else st.warning)(state.error)
+    _status_error(state)
 
 
 def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS) -> None:
