@@ -244,6 +244,20 @@ def test_main_journey(server, browser, tmp_path):
             arg=first_caption, timeout=30_000)
     except Exception:
         pytest.fail(f"the Interfaces page's caption stayed {first_caption!r} while training ran")
+    # The status line polls the server once a second, however often the pages drew it again (each
+    # rerun that drew it used to leave one more timer behind: 2-3 polls a second after a few pages).
+    polls = []
+
+    def count_polls(request):
+        if "/infoif/status" in request.url:
+            polls.append(request.url)
+
+    from pages._ui import STATUS_SECONDS
+
+    page.on("request", count_polls)
+    page.wait_for_timeout(5_000)  # a window to count in, not a wait for something
+    page.remove_listener("request", count_polls)
+    assert 1 <= len(polls) <= 5 / STATUS_SECONDS + 2, f"{len(polls)} status polls in 5 s"
     # Only the open tab (Weights) is drawn. While a live refresh replaces a chart, the browser holds
     # the old copy for a moment, marked stale, beside the new one: wait for a settled moment.
     weights_tab = ["if_kernels", "if_norms", "if_similarity", "if_weight_bands"]
