@@ -26,13 +26,18 @@ from infoif.validate import positive_int
 
 __all__ = [
     "WATCHED", "UNWATCHED", "SWEEP", "WATCH_SECONDS", "MOVE_AFTER_SECONDS", "RUNS_PER_WORKER", "weight", "Turns", "WorkerLoad",
-    "place", "rebalance", "admission", "Limits",
+    "place", "rebalance", "admission", "Limits", "CHART_SECONDS", "CHART_SECONDS_MAX", "Refresh", "chart_refresh",
 ]
 
 WATCHED, UNWATCHED, SWEEP = 4.0, 2.0, 1.0  # shares of a worker's time
 WATCH_SECONDS = 10.0  # a run counts as watched this long after a page last showed it (pages look every 1-2 s)
 MOVE_AFTER_SECONDS = 10.0  # a run placed or moved this recently is not moved again (a move reloads it)
 RUNS_PER_WORKER = 12  # the default server-wide limit of runs training at once, per worker process
+# A page redraws a training run's charts every CHART_SECONDS while the runs training fit the
+# workers, less often as more share them (`chart_refresh`); the status line changes every second
+# regardless. Redrawing is what the browser spends its time on: eight pages at 2 s kept a Chromium
+# on the same 2 cores 1.3-1.5 of them busy, at 6 s 0.85 (bench/load.py, 2026-12-07).
+CHART_SECONDS, CHART_SECONDS_MAX = 2.0, 8.0
 
 
 def weight(sweep: bool, watched: bool) -> float:
@@ -113,6 +118,32 @@ def rebalance(workers: list[WorkerLoad]) -> tuple[str, str, str] | None:
         return None
     run_id = max(fits, key=lambda item: (item[0], item[1]))[1]
     return run_id, heavy.name, light.name
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """How often a page redraws a training run's charts, and why, when it is slower than usual."""
+
+    seconds: float = CHART_SECONDS
+    note: str | None = None
+
+
+def chart_refresh(training: int, workers: int) -> Refresh:
+    """The charts' refresh while `training` runs (everyone's, sweeps' too) share `workers` workers.
+
+    Every CHART_SECONDS while each run has a worker to itself; twice that each time the runs per
+    worker double, up to CHART_SECONDS_MAX. Each run then trains about that much slower, so a redraw
+    still adds about as many epochs as it does for a run alone, and the browsers' redrawing stops
+    taking the cores training needs. The result changes only at a doubling: a page re-arms its timer
+    when it does."""
+    workers = max(1, workers)
+    seconds, per_worker = CHART_SECONDS, training / workers
+    while per_worker > 1 and seconds < CHART_SECONDS_MAX:
+        seconds, per_worker = seconds * 2, per_worker / 2
+    if seconds == CHART_SECONDS:
+        return Refresh()
+    return Refresh(seconds, f"Charts redraw every {seconds:g} s while {_runs(training)} share this server's "
+                            f"{workers} training worker{'s' if workers > 1 else ''}; the status line changes every second.")
 
 
 @dataclass(frozen=True)

@@ -306,6 +306,12 @@ class Service:
         """Whether no worker is ready to train yet (a fresh server's workers import TensorFlow)."""
         return not self.broken and not any(w.alive and w.ready.is_set() for w in self._workers)
 
+    def chart_refresh(self) -> fairshare.Refresh:
+        """How often pages redraw a training run's charts with the runs training now (`fairshare.chart_refresh`)."""
+        with self._lock:
+            alive = [w for w in self._workers if w.alive]
+            return fairshare.chart_refresh(sum(len(w.running) for w in alive), len(alive))
+
     def shutdown(self, timeout: float = 15.0) -> None:
         """Stops the workers; they write everything and mark their active runs interrupted."""
         with self._lock:

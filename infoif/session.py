@@ -33,6 +33,7 @@ from infoif import data as data_lib
 from infoif import datasets
 from infoif.constants import AUTO
 from infoif.control import ACTIVE, BADGES, check_epochs
+from infoif.fairshare import Refresh
 from infoif.history import history_csv
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
@@ -576,6 +577,12 @@ class Session:
 
     def is_training(self) -> bool:
         return self.status().active or self.sweep_running()
+
+    def chart_refresh(self) -> Refresh:
+        """How often a page redraws its live charts now: slower while many runs share the server's
+        workers (`infoif.fairshare.chart_refresh`)."""
+        refresh = getattr(self.service, "chart_refresh", None)
+        return refresh() if refresh is not None else Refresh()
 
     # ------------------------------------------------------------ the workspace's runs
 

@@ -20,15 +20,15 @@ import streamlit as st
 from infoif.session import Session
 
 SESSION_KEY = "infoif"
-# While training runs, live views refresh on fixed timers: the sidebar's status line every second
-# (polled by the browser, see `live_status`), the charts every two seconds (fragments). The timers
-# never change while a run trains: a faster timer for a young run, re-armed by a rerun of the whole
-# page once its first epoch showed, made each page ask for eight refreshes a second; with eight
-# sessions the server fell behind and pages stopped updating (bench/load.py, 2026-12-07). Redrawing
-# a page's charts every second kept a watching Chromium renderer busy 0.64-0.74 of a core (mostly
-# Plotly's redraw), which a 2-core machine took from training.
+# While training runs, live views refresh on timers: the sidebar's status line every second (polled
+# by the browser, see `live_status`), the charts every two seconds, or up to eight while many runs
+# share the workers (fragments; `infoif.fairshare.chart_refresh` decides). A timer changes only when
+# that refresh does: a faster timer for a young run, re-armed by a rerun of the whole page once its
+# first epoch showed, made each page ask for eight refreshes a second; with eight sessions the server
+# fell behind and pages stopped updating (bench/load.py, 2026-12-07). Redrawing a page's charts every
+# second kept a watching Chromium renderer busy 0.64-0.74 of a core (mostly Plotly's redraw), which
+# a 2-core machine took from training.
 STATUS_SECONDS = 1.0
-CHART_SECONDS = 2.0
 
 log = logging.getLogger("infoif.app")
 
@@ -289,18 +289,26 @@ def live_status(s: Session, where: str = "sidebar") -> None:
     _status_error(state)
 
 
-def live(render: Callable[[], None], s: Session, seconds: float = CHART_SECONDS) -> None:
-    """Draws `render()` in a fragment that refreshes every `seconds` while training runs. When
-    training ends, the whole page is drawn once more (its controls change and the timer stops)."""
+def live(render: Callable[[], None], s: Session) -> None:
+    """Draws `render()` in a fragment that refreshes while training runs, as often as
+    `Session.chart_refresh` says. When training ends, or that refresh changes (runs started or
+    ended elsewhere on the server), the whole page is drawn once more: its controls change, its
+    timer is re-armed or stops."""
     training = is_training(s)
+    refresh = s.chart_refresh()
     inline = {"now": True}  # the first call is part of the full script run
 
-    @st.fragment(run_every=seconds if training else None)
+    @st.fragment(run_every=refresh.seconds if training else None)
     def _live():
         with guard("live view"):
             render()
-        if training and not inline["now"] and not is_training(s):
-            st.rerun()  # training ended: redraw the whole page once (its controls), with no timer
+        if not training:
+            return
+        now = refresh if inline["now"] else s.chart_refresh()
+        if now.note:
+            st.caption(now.note)
+        if not inline["now"] and (now.seconds != refresh.seconds or not is_training(s)):
+            st.rerun()  # the whole page, with its timer as it should be now (none if training ended)
 
     _live()
     inline["now"] = False

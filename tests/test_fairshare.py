@@ -3,8 +3,8 @@ placement, rebalancing and admission. No processes, no clock."""
 
 import pytest
 
-from infoif.fairshare import (SWEEP, UNWATCHED, WATCHED, Limits, Turns, WorkerLoad, admission, place, rebalance,
-                              weight)
+from infoif.fairshare import (CHART_SECONDS, CHART_SECONDS_MAX, SWEEP, UNWATCHED, WATCHED, Limits, Refresh, Turns,
+                              WorkerLoad, admission, chart_refresh, place, rebalance, weight)
 
 
 def simulate(turns: Turns, wanting: dict, calls: int, seconds=lambda run: 0.1) -> dict:
@@ -92,3 +92,24 @@ def test_admission_says_which_limit_and_what_to_do():
         Limits(per_workspace=0)
     with pytest.raises(ValueError, match="Received: total=2.5"):
         Limits(total=2.5)
+
+
+@pytest.mark.parametrize("training, workers, seconds", [
+    (0, 2, CHART_SECONDS), (1, 2, CHART_SECONDS), (2, 2, CHART_SECONDS),  # a worker each: as fast as alone
+    (3, 2, 2 * CHART_SECONDS), (4, 2, 2 * CHART_SECONDS),  # two runs a worker: each half as fast
+    (5, 2, 4 * CHART_SECONDS), (8, 2, 4 * CHART_SECONDS),
+    (16, 2, CHART_SECONDS_MAX), (200, 2, CHART_SECONDS_MAX), (3, 0, CHART_SECONDS_MAX),  # no worker counts as one
+])
+def test_charts_refresh_slower_as_runs_share_the_workers(training, workers, seconds):
+    refresh = chart_refresh(training, workers)
+    assert refresh.seconds == seconds
+    assert CHART_SECONDS <= refresh.seconds <= CHART_SECONDS_MAX
+
+
+def test_a_slower_refresh_says_why_and_the_usual_one_says_nothing():
+    assert chart_refresh(2, 2) == Refresh() and Refresh().note is None
+    note = chart_refresh(8, 2).note
+    assert "every 8 s" in note and "8 runs" in note and "2 training workers" in note and "status line" in note
+    assert "1 training worker;" in chart_refresh(2, 1).note
+    # what a page compares to know its timer is stale: equal loads give equal refreshes
+    assert chart_refresh(6, 2) == chart_refresh(6, 2) and chart_refresh(6, 2).seconds == chart_refresh(8, 2).seconds

@@ -56,7 +56,9 @@ def test_learning_rate_and_batch_size_reach_the_worker(service, new_run):
 
 def test_every_run_trains_at_once_shared_across_the_workers(service):
     """Runs "until stopped", more than the old slots (2 per worker) and in several workspaces: none
-    queues, all progress together, spread over every worker; each pauses exactly."""
+    queues, all progress together, spread over every worker; each pauses exactly. Meanwhile pages
+    are told to redraw their charts less often, and as often as before once the runs pause."""
+    from infoif.fairshare import Refresh, chart_refresh
     from infoif.spec import ModelSpec
     from tests.conftest import CIRCLE
 
@@ -72,9 +74,11 @@ def test_every_run_trains_at_once_shared_across_the_workers(service):
         wait_for(lambda: all(epochs(service, r) > b for r, b in zip(runs, before)), what="all to progress together")
         used = {service.where(r)["worker"] for r in runs}
         assert len(used) == service.n_workers, f"spread over every worker: {used}"
+        assert service.chart_refresh() == chart_refresh(len(runs), service.n_workers) != Refresh()
         for r in runs:
             reply = service.pause(r)
             assert reply["status"] == "paused" and epochs(service, r) == reply["epoch"]
+        assert service.chart_refresh() == Refresh()
     finally:
         for r in runs:
             service.forget(r)

@@ -321,6 +321,38 @@ def test_train_past_the_servers_limit_says_why_and_what_to_do_and_keeps_everythi
         service.forget(other)
 
 
+def test_charts_refresh_slower_while_many_runs_share_the_server_and_say_so(at, service):
+    """While more runs train than the server has workers, the Train page's charts redraw less often
+    and the page says why; once the others pause, the usual refresh is back and the note is gone."""
+    from infoif.fairshare import chart_refresh
+    from infoif.spec import ModelSpec
+    from tests.conftest import CIRCLE
+
+    store = service.store
+    others = [store.create_run(store.create_workspace(), ModelSpec(), CIRCLE, "Circle").id
+              for _ in range(2 * service.n_workers)]
+    try:
+        for r in others:
+            service.train(r, None, wait=None)
+        at.switch_page("pages/train.py")
+        at.run()
+        at.number_input(key="train_epochs").set_value(0).run()
+        at.button(key="train_play").click().run()
+        wait_for(lambda: session(at).status().epoch >= 1, what="the first epoch")
+        at.run()  # as the charts' timer would
+        assert not at.exception, at.exception
+        note = chart_refresh(len(others) + 1, service.n_workers).note
+        assert note and note in [c.value for c in at.caption], [c.value for c in at.caption]
+        for r in others:
+            service.pause(r)
+        at.run()
+        assert session(at).status().status == "running"
+        assert not [c.value for c in at.caption if "Charts redraw" in c.value]
+    finally:
+        for r in others:
+            service.forget(r)
+
+
 def test_learning_rate_and_batch_size_reach_the_trainer(at):
     at.switch_page("pages/train.py")
     at.run()
