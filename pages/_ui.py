@@ -130,6 +130,11 @@ def sync_url(s: Session) -> None:
         st.query_params.from_dict(wanted)
 
 
+def nearest(options, value):
+    """The option closest to `value`: a setting from a link need not be one of a slider's stops."""
+    return min(options, key=lambda option: abs(option - value))
+
+
 def is_training(s: Session) -> bool:
     return s.is_training()
 

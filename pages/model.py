@@ -10,18 +10,9 @@ s = _ui.page_session()
 st.title("Model")
 
 spec = s.spec
-defaults = {
-    "model_n": spec.num_interfaces,
-    "model_units_same": spec.units is None,
-    "model_units": spec.units or 8,
-    "model_activation": spec.activation,
-    "model_leak": spec.leak,
-    "model_penalty": spec.penalty,
-    "model_merge": spec.merge,
-    "model_hidden": spec.hidden or 0,
-}
-for key, value in defaults.items():
-    st.session_state.setdefault(key, value)
+# Each control's default is the current setting (not a pre-seeded session value), so a browser that
+# loses a control's state while a rerun redraws it sends back the setting as it is (pages/train.py).
+PENALTIES = [0.0, 0.0001, 0.001, 0.01, 0.1, 1.0]
 
 
 def _rebuild():
@@ -41,19 +32,20 @@ def _rebuild():
 
 left, right = st.columns([1, 2])
 with left:
-    st.slider("num_interfaces", 1, SLIDER_MAX_INTERFACES, key="model_n", on_change=_rebuild,
+    st.slider("num_interfaces", 1, SLIDER_MAX_INTERFACES, spec.num_interfaces, key="model_n", on_change=_rebuild,
               help="How many parallel Dense interfaces the input goes through.")
-    st.toggle("Units = input width (as in the original layer)", key="model_units_same", on_change=_rebuild)
-    st.slider("units per interface", 1, 64, key="model_units", on_change=_rebuild,
-              disabled=st.session_state["model_units_same"])
-    st.selectbox("activation", ACTIVATIONS, key="model_activation", on_change=_rebuild)
-    st.slider("EnergyReservoir leak", 0.0, 1.0, step=0.01, key="model_leak", on_change=_rebuild,
+    same = st.toggle("Units = input width (as in the original layer)", spec.units is None, key="model_units_same",
+                     on_change=_rebuild)
+    st.slider("units per interface", 1, 64, spec.units or 8, key="model_units", on_change=_rebuild, disabled=same)
+    st.selectbox("activation", ACTIVATIONS, ACTIVATIONS.index(spec.activation), key="model_activation",
+                 on_change=_rebuild)
+    st.slider("EnergyReservoir leak", 0.0, 1.0, float(spec.leak), step=0.01, key="model_leak", on_change=_rebuild,
               help="0: plain integral of the power over the batch; 1: no memory.")
-    st.select_slider("energy penalty", [0.0, 0.0001, 0.001, 0.01, 0.1, 1.0], key="model_penalty",
+    st.select_slider("energy penalty", PENALTIES, _ui.nearest(PENALTIES, spec.penalty), key="model_penalty",
                      on_change=_rebuild, help="Weight of the average-power loss: bottleneck pressure.")
-    st.radio("merge", MERGES, key="model_merge", on_change=_rebuild, horizontal=True,
+    st.radio("merge", MERGES, MERGES.index(spec.merge), key="model_merge", on_change=_rebuild, horizontal=True,
              help="concat: flatten all interfaces; mean: average them.")
-    st.slider("hidden layer width (0: none)", 0, 64, key="model_hidden", on_change=_rebuild)
+    st.slider("hidden layer width (0: none)", 0, 64, spec.hidden or 0, key="model_hidden", on_change=_rebuild)
 
 with right:
     from infoif.figures import architecture_figure

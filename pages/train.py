@@ -14,19 +14,21 @@ BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 # at 2,000); at rest, more detail for zooming. Thinning keeps every stretch's highest and lowest point.
 LIVE_POINTS, REST_POINTS = 600, 2000
 
-st.session_state.setdefault("train_lr", min(LEARNING_RATES, key=lambda v: abs(v - s.spec.learning_rate)))
-st.session_state.setdefault("train_bs", min(BATCH_SIZES, key=lambda v: abs(v - s.settings.batch_size)))
-st.session_state.setdefault("train_epochs", s.settings.epochs)
-
+# Each control's default is the current setting, not a pre-seeded session value: a browser that
+# loses a control's state while a rerun redraws it (Streamlit 1.67, under load) sends the control's
+# default back as a change, and a default of the first option set the batch size to 1 (or the
+# budget to 0) behind the user's back (bench/load.py caught it: 37 epochs/s instead of 900).
 controls, settings = st.columns([1, 2])
 with controls:
     _ui.training_controls(s, "train")
-    st.number_input("Epoch budget (0: until stopped)", 0, 1_000_000, step=50, key="train_epochs",
+    st.number_input("Epoch budget (0: until stopped)", 0, 1_000_000, s.settings.epochs, step=50, key="train_epochs",
                     on_change=lambda: s.set_training(epochs=int(st.session_state["train_epochs"])))
 with settings:
-    st.select_slider("Learning rate (applies at the next epoch)", LEARNING_RATES, key="train_lr",
+    st.select_slider("Learning rate (applies at the next epoch)", LEARNING_RATES,
+                     _ui.nearest(LEARNING_RATES, s.spec.learning_rate), key="train_lr",
                      on_change=lambda: s.set_learning_rate(float(st.session_state["train_lr"])))
-    st.select_slider("Batch size (applies at the next epoch)", BATCH_SIZES, key="train_bs",
+    st.select_slider("Batch size (applies at the next epoch)", BATCH_SIZES,
+                     _ui.nearest(BATCH_SIZES, s.settings.batch_size), key="train_bs",
                      on_change=lambda: s.set_training(batch_size=int(st.session_state["train_bs"])))
     smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="train_smoothing",
                           help="TensorBoard's debiased exponential moving average.")

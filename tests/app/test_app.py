@@ -415,6 +415,37 @@ def test_link_settings_are_applied_and_bad_ones_explained(service):
     assert at.query_params["n"] in ("7", ["7"]) and at.query_params["act"] in ("relu", ["relu"])
 
 
+def test_a_control_that_loses_its_state_in_the_browser_falls_back_to_the_current_setting(service):
+    """A browser that loses a control's state while a rerun redraws it sends the control's default
+    back as a change (Streamlit 1.67, seen under load: the batch size became 1, the first stop).
+    Every setting control of the Train and Model pages has the current setting as that default."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"n": "5", "units": "12", "act": "relu", "leak": "0.3", "penalty": "0.01",
+                            "merge": "mean", "hidden": "16", "lr": "0.003", "bs": "64", "epochs": "150"})
+    at.run()
+    assert not at.exception, at.exception
+    s = session(at)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+
+    def option(widget):  # a select slider's default: an index into its options
+        return widget.options[int(widget.proto.default[0])]
+
+    assert option(at.select_slider(key="train_lr")) == "0.003" and option(at.select_slider(key="train_bs")) == "64"
+    assert at.number_input(key="train_epochs").proto.default == 150 == s.settings.epochs
+    at.switch_page("pages/model.py").run()
+    assert not at.exception, at.exception
+    assert list(at.slider(key="model_n").proto.default) == [5]
+    assert list(at.slider(key="model_units").proto.default) == [12]
+    assert at.toggle(key="model_units_same").proto.default is False
+    assert at.selectbox(key="model_activation").options[at.selectbox(key="model_activation").proto.default] == "relu"
+    assert list(at.slider(key="model_leak").proto.default) == [pytest.approx(0.3)]
+    assert option(at.select_slider(key="model_penalty")) == "0.01"
+    assert at.radio(key="model_merge").proto.default == 1  # mean
+    assert list(at.slider(key="model_hidden").proto.default) == [16]
+    assert s.spec.num_interfaces == 5 and s.spec.hidden == 16 and s.settings.batch_size == 64
+
+
 def test_compare_page_sweep_runs_to_the_end_and_shows_its_results(at):
     """A small sweep through the training service (tests/app/test_compare_sweeps.py: the builder's
     checks, the views in detail, and cancel)."""
