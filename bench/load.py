@@ -130,6 +130,7 @@ def open_sessions(browser, url: str, n: int, timeout_ms: int = 120_000) -> list:
     for page in pages:
         page.wait_for_selector("h1:has-text('Train')", timeout=timeout_ms)
         page.wait_for_function(f"() => !!({BUTTON_JS})(['sidebar_play'])", timeout=timeout_ms)
+        page.wait_for_function("() => /[?&]ws=/.test(location.search)", timeout=timeout_ms)  # set after the draw
     return pages
 
 
