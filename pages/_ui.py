@@ -305,14 +305,12 @@ def live(render: Callable[[], None], s: Session) -> None:
 
     @st.fragment(run_every=refresh.seconds if training else None)
     def _live():
+        now = refresh if inline["now"] or not training else s.chart_refresh()
+        if training and now.note:
+            st.caption(now.note)  # above the charts: why they change less often than the status line
         with guard("live view"):
             render()
-        if not training:
-            return
-        now = refresh if inline["now"] else s.chart_refresh()
-        if now.note:
-            st.caption(now.note)
-        if not inline["now"] and (now.seconds != refresh.seconds or not is_training(s)):
+        if training and not inline["now"] and (now.seconds != refresh.seconds or not is_training(s)):
             st.rerun()  # the whole page, with its timer as it should be now (none if training ended)
 
     _live()
