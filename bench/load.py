@@ -28,6 +28,8 @@ Prints, per N:
     screen, measured after the window one session after another ("> 30 s" if it never shows;
     "*": the sidebar showed no Pause, the Train page's was clicked), and the run's status in the
     store after the pauses;
+  - how often each session's epochs in the store changed (read every STORE_POLL s over the window:
+    median, and each session's longest gap), to tell a stalled run from a page that stalled;
   - spreads of those figures, the aggregate epochs/s and its ratio to one session alone (N = 1 in
     the same invocation), and CPU over the window in cores: the Streamlit process, the workers
     (with their RSS at the window's end), this benchmark's Chromium (all N pages; a user's browser
@@ -306,6 +308,7 @@ COLD_TIMEOUT_MS = 180_000  # the throwaway session's first epoch (the workers im
 PAUSE_CAP = 30.0  # seconds; a Pause not shown by then is "> 30 s"
 BUTTON_WAIT_MS = 5_000  # for a Pause enabled on screen, before giving up on that session's Pause
 POLL = 0.5  # how often the first epochs are looked for after the clicks (not during the window)
+STORE_POLL = 0.25  # how often the store's epochs are read during the window
 
 
 @dataclass
@@ -317,6 +320,7 @@ class SessionResult:
     pause: float | None  # seconds from its Pause click to "paused" on screen
     pause_key: str | None  # the Pause clicked (`PAUSE`), None if none was enabled on screen
     stored_status: str  # the status of its workspace's run in the store after the pauses
+    stored_gaps: list[float] = field(default_factory=list)  # seconds between changes of its epochs in the store
 
 
 @dataclass
@@ -448,7 +452,12 @@ def measure(browser, n: int, seconds: float) -> Result:
             begin = snapshot()
         else:
             begin = early
-        time.sleep(max(0.0, begin.time + seconds - time.time()))
+        # The epochs in the store every STORE_POLL s over the window: where the status line stalls,
+        # whether the store (the workers) stalled too, or only the page.
+        stored = []
+        while time.time() < begin.time + seconds:
+            stored.append((time.time() * 1000, [sum(run.epochs for run in store.runs(ws)) for ws in workspaces]))
+            time.sleep(min(STORE_POLL, max(0.0, begin.time + seconds - time.time())))
         end = snapshot()
         span = end.time - begin.time
 
@@ -456,14 +465,16 @@ def measure(browser, n: int, seconds: float) -> Result:
         pauses = [pause_latency(page) for page in pages]
         stored_status = [",".join(run.status for run in store.runs(ws)) for ws in workspaces]
         sessions = []
-        for rec, at, (pause, pause_key), stored, status in zip(records, clicks, pauses, zip(begin.stored, end.stored),
-                                                               stored_status):
+        for i, (rec, at, (pause, pause_key), stored_span, status) in enumerate(
+                zip(records, clicks, pauses, zip(begin.stored, end.stored), stored_status)):
+            changes = [(t, str(epochs[i])) for k, (t, epochs) in enumerate(stored)
+                       if k == 0 or epochs[i] != stored[k - 1][1][i]]
             first = first_epoch_ms(rec, at)
             done = epoch_at(rec, end.time * 1000) - epoch_at(rec, begin.time * 1000)
             sessions.append(SessionResult(None if first is None else (first - at) / 1000, done / span,
-                                          (stored[1] - stored[0]) / span,
+                                          (stored_span[1] - stored_span[0]) / span,
                                           status_gaps(rec, begin.time * 1000, end.time * 1000), pause, pause_key,
-                                          status))
+                                          status, status_gaps(changes, begin.time * 1000, end.time * 1000)))
         return Result(
             n, page_ready, cold, quiet, sessions, (begin.time, end.time), (max(clicks) - min(clicks)) / 1000,
             begin.time - t0, (end.server - begin.server) / TICK / span, cores(begin.workers, end.workers, span),
@@ -505,6 +516,9 @@ def report(r: Result, one: Result | None) -> None:
     print(f"  epochs/s: min {min(r.rates):.1f}, median {statistics.median(r.rates):.1f}, max {max(r.rates):.1f}; "
           f"aggregate {r.aggregate:.1f} ({ratio}); slowest/fair {r.slowest_fair:.2f}; in the store: aggregate "
           f"{sum(s.stored_rate for s in r.sessions):.1f}, min {min(s.stored_rate for s in r.sessions):.1f}")
+    stored_gaps = [g for x in r.sessions for g in x.stored_gaps] or [float("nan")]
+    print(f"  epochs in the store change every: median {statistics.median(stored_gaps):.2f} s, longest "
+          + ", ".join(f"{max(x.stored_gaps, default=float('nan')):.1f}" for x in r.sessions) + " s (per session)")
     print(f"  status line gap: median {statistics.median(r.gaps):.2f} s, max {max(r.gaps):.2f} s; Pause -> paused: "
           f"median {pause_text(statistics.median(r.pauses))}, max {pause_text(max(r.pauses))}"
           + (f" (* no Pause in the sidebar in {r.no_sidebar_pause} of {r.n}: the Train page's clicked)"
