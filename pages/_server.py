@@ -29,6 +29,7 @@ async def lifespan(app):
     from infoif.service import ServiceError, shared
     from pages import _rerun_fix
 
+    show_library_log()
     PagesManager.uses_pages_directory = False  # app.py's st.navigation routes every page
     _rerun_fix.install()  # a fragment's timed rerun never drops the end of the run before it
     with contextlib.suppress(AttributeError, ValueError, RuntimeError):  # no SIGUSR1 (Windows), not the main thread
@@ -43,6 +44,21 @@ async def lifespan(app):
     finally:
         if svc is not None:
             await asyncio.to_thread(svc.shutdown)
+
+
+def show_library_log(level: int = logging.INFO) -> None:
+    """The library's log lines (a run moved to another worker, a run paused because nobody watched
+    it, a worker that died) on the server's standard error, in Streamlit's format. Nothing showed
+    them before: Python's default handler prints only warnings and errors, without a time."""
+    logger = logging.getLogger("infoif")
+    if logger.handlers:  # configured already (a second lifespan in one process, or by the host)
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s",
+                                           "%Y-%m-%d %H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 STATUS_PATH = "/infoif/status"  # the status line's live refresh (pages/_ui.live_status polls it)
