@@ -129,6 +129,12 @@ class _Worker:
             [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name,
              *(["--hold"] if service.hold else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, stderr=service.worker_log,
+            # A session of its own: Ctrl-C in the server's terminal reaches the server only, which
+            # shuts its workers down in order (they wrote KeyboardInterrupt tracebacks and lost their
+            # last records before); and where the kernel groups CPU time by session (autogroup,
+            # on by default in most Linux distributions), each worker gets its own share beside a
+            # browser or another program, instead of all of them and the server splitting one.
+            start_new_session=True,
         )
         self.ready = threading.Event()
         self.warm = threading.Event()  # warmed up, or stopped warming up for real work
@@ -886,27 +892,26 @@ class Service:
     def _recover_orphans(self) -> None:
         """Marks interrupted the runs left active by a process on this host that has died since
         `start()` looked (a command line killed just before this service started, whose worker was
-        still exiting then: 1 in 25 tries left a run "running" for ever), and queues them again
-        when they belong to a sweep this process coordinates."""
+        still exiting then: 1 in 25 tries left a run "running" for ever), and queues the interrupted
+        runs of the sweeps this process coordinates again: those, and the runs that such a worker
+        marked interrupted itself as it exited in order (it outlives its server by a moment)."""
         from infoif import sweep
         from infoif.store.files import HOST, pid_alive
 
         with self._lock:  # the runs of this service's own workers: `_on_death` reports theirs
             own = {f"{HOST}:{w.pid}" for w in self._workers}
         try:
-            interrupted = self.store.recover(owner_alive=lambda owner: owner in own or pid_alive(owner),
-                                             dead_only=True)
-            sweeps = set()
-            for run_id in interrupted:
+            self.store.recover(owner_alive=lambda owner: owner in own or pid_alive(owner), dead_only=True)
+            for sweep_id, runs in self.store.interrupted_sweep_runs().items():
+                if all(self.where(run_id) for run_id in runs):
+                    continue  # this service has them already (a worker died: `_revive` moves them)
                 try:
-                    sweeps.add(self.store.run_info(run_id).sweep)
+                    record = self.store.sweep(sweep_id)
                 except KeyError:
                     continue
-            for sweep_id in sweeps - {None}:
-                record = self.store.sweep(sweep_id)
                 if record.get("status") == "running" and record.get("owner") == owner_label() \
                         and not record.get("cluster") and not self._closed:
-                    log.info("Queued again the runs of sweep %s whose process died", sweep_id)
+                    log.info("Queued again the interrupted runs of sweep %s", sweep_id)
                     sweep.launch(self.store, self, sweep_id)
         except Exception:  # noqa: BLE001 - housekeeping must not stop; the next round tries again
             log.exception("Could not recover the runs of dead processes")

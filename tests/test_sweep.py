@@ -375,6 +375,38 @@ def test_a_run_whose_process_dies_after_the_service_started_is_taken_over(servic
 # ---------------------------------------------------------------- the command line
 
 
+def test_ctrl_c_in_the_terminal_cancels_a_sweep_in_order_and_keeps_its_epochs(tmp_path):
+    """Ctrl-C in a terminal signals its whole foreground process group. The command line cancels the
+    sweep; its workers, in sessions of their own, are not interrupted mid-call by the same signal: they
+    stop their runs when told, and nothing is lost or logged as a crash (before, each worker died of
+    KeyboardInterrupt and its runs were left for the next server to find)."""
+    home = tmp_path / "home"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "INFOIF_WORKERS": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "infoif", "sweep", "--data", "Circle", "--grid",
+                             "num_interfaces=1,2", "--epochs", "100000", "--home", str(home), "--quiet"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own foreground group, as in a terminal
+    try:
+        wait_for(lambda: (home / "index.sqlite").exists(), what="the store")
+        store = Store(home)
+        wait_for(lambda: store.sweeps() and len(store.sweeps()[0]["runs"]) == 2, what="the sweep's runs")
+        runs = store.sweeps()[0]["runs"]
+        wait_for(lambda: all(store.run_info(r).epochs > 0 for r in runs), timeout=300, what="both runs training")
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    infos = [store.run_info(r) for r in runs]
+    assert [i.status for i in infos] == ["stopped", "stopped"], [(i.status, i.error) for i in infos]
+    assert all(i.epochs > 0 for i in infos)
+    for info in infos:  # everything up to the last epoch recorded is on disk
+        assert [s.epoch for s in store.reader(info.id).snapshots()][-1] == info.epochs
+    logs = "".join(p.read_text() for p in (home / "logs").glob("*.log"))
+    assert "Traceback" not in logs and "KeyboardInterrupt" not in logs, logs[-3000:]
+
+
 def test_the_command_line_refuses_a_bad_grid_with_status_2_and_runs_nothing(tmp_path):
     home = tmp_path / "home"
     for grid in (["--grid", "num_interfaces=1,x"], ["--grid", "wings=2"], []):

@@ -411,6 +411,15 @@ class Store:
             sql, args = sql + " LIMIT ? OFFSET ?", args + [int(limit), int(offset)]
         return [self._info(row) for row in self._db().execute(sql, args)]
 
+    def interrupted_sweep_runs(self) -> dict[str, list[str]]:
+        """The interrupted runs of sweeps, by sweep id (the service's housekeeping queues those of
+        the sweeps it coordinates again)."""
+        out: dict[str, list[str]] = {}
+        for run_id, sweep_id in self._db().execute(
+                "SELECT id, sweep FROM runs WHERE status = 'interrupted' AND sweep IS NOT NULL"):
+            out.setdefault(sweep_id, []).append(run_id)
+        return out
+
     def count_runs(self, workspace: str | None = None, *, status: str | None = None, search: str | None = None) -> int:
         return len(self.runs(workspace, status=status, search=search))
 
