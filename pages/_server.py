@@ -86,8 +86,16 @@ async def status(request):
     return JSONResponse(payload, headers={"Cache-Control": "no-store"})
 
 
-def routes() -> list:
+def routes(base_url_path: str | None = None) -> list:
+    """The status route, at STATUS_PATH under the server's `server.baseUrlPath` too (where the
+    pages, which poll it by a relative address, find it), and at the root."""
     from starlette.routing import Route
 
-    return [Route(STATUS_PATH, status, methods=["GET"])]
+    if base_url_path is None:
+        from streamlit import config
+
+        base_url_path = config.get_option("server.baseUrlPath") or ""
+    base = base_url_path.strip("/")
+    paths = [f"/{base}{STATUS_PATH}"] if base else []
+    return [Route(path, status, methods=["GET"]) for path in paths + [STATUS_PATH]]
 

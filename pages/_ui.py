@@ -288,7 +288,9 @@ def live_status(s: Session, where: str = "sidebar") -> None:
     state = s.status()  # what infoif.session.status_payload answers the polls with, for the same run
     query = urlencode({"ws": s.workspace, "run": state.run_id or "", "epochs": s.settings.epochs or ""})
     _status_component()(
-        data={"html": state.html(), "live": state.live, "url": f"{STATUS_PATH}?{query}", "seconds": STATUS_SECONDS},
+        # relative to the page (/train, or /lab/train under `server.baseUrlPath` lab or a proxy's prefix)
+        data={"html": state.html(), "live": state.live, "url": f"{STATUS_PATH.lstrip('/')}?{query}",
+              "seconds": STATUS_SECONDS},
         key=f"{where}_status", on_settled_change=lambda: None,
     )
     _status_error(state)

@@ -46,9 +46,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home, port: int | None = None) -> "SimpleServer":
-    """`streamlit run app.py` on a (free) loopback port with the store in `home`; returns once it
-    accepts connections."""
+def start_server(home, port: int | None = None, flags: tuple = ()) -> "SimpleServer":
+    """`streamlit run app.py` on a (free) loopback port with the store in `home` (and more of
+    Streamlit's command-line `flags`); returns once it accepts connections."""
     port = port or free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "INFOIF_HOME": str(home)}
     env.pop("INFOIF_STRICT", None)
@@ -58,7 +58,8 @@ def start_server(home, port: int | None = None) -> "SimpleServer":
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.headless", "true",
+             *flags],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
@@ -358,6 +359,33 @@ def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser, tmp_
             assert not {"app", "ui", "_ui", "compare", "data", "model"} & set(words), f"file names shown: {text!r}"
         assert "relu" in sidebar.inner_text()
         assert page.locator(".st-key-model_n input[type='range']").input_value() == "11"
+        no_errors(page)
+    finally:
+        stop_server(server)
+
+
+def test_the_status_line_polls_under_the_servers_base_url_path(browser, tmp_path):
+    """Served under a path (`--server.baseUrlPath lab`, as behind a proxy that forwards /lab/ only),
+    the sidebar's status line asks the status route under that path, which answers it (before, it
+    asked /infoif/status at the root, which such a proxy does not forward)."""
+    server = start_server(tmp_path / "home", flags=("--server.baseUrlPath", "lab"))
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        answers = []
+        page.on("response", lambda r: answers.append((r.url, r.status, r.headers.get("content-type", "")))
+                if "infoif/status" in r.url else None)
+        page.goto(f"{server.url}/lab/train?epochs=0")
+        page.wait_for_selector("h1:has-text('Train')", timeout=60_000)
+        wait_idle(page)
+        page.locator(".st-key-sidebar_play button").first.click()
+        wait_epoch_above(page, 0, timeout=120_000)
+        deadline = time.monotonic() + 30
+        while not answers and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+        assert answers, "the status line asked the server while training"
+        for url, status, kind in answers:
+            assert url.startswith(f"{server.url}/lab/infoif/status?"), url
+            assert status == 200 and kind.startswith("application/json"), (url, status, kind)
         no_errors(page)
     finally:
         stop_server(server)
