@@ -21,8 +21,8 @@ from infoif.data.errors import DataError, data_rows, name_list, number_text, plu
 from infoif.data.limits import MIN_ROWS
 from infoif.data.pipeline import FeatureColumn, Pipeline, input_names, mean_std
 
-if TYPE_CHECKING:  # only for annotations: prepare.py imports this module
-    from infoif.data.prepare import Options, Split
+if TYPE_CHECKING:
+    from infoif.data.split import Options, Split
 
 __all__ = ["Features", "choose_features", "Fitted", "fit_features"]
 

@@ -3,13 +3,13 @@
 `prepare` orchestrates stages, each a function that returns a small
 dataclass and can be tested alone:
 
-    _arguments        the options, checked (programmer errors) -> Options     (here)
+    _arguments        the options, checked (programmer errors) -> Options     (here; Options in split.py)
     _start            the table, its name and the load notes -> Start         (here)
     resolve_target    which column is the target -> TargetChoice              (target.py)
     read_target       its values and missing rows -> TargetValues             (target.py)
     choose_features   which columns become features, and why not -> Features  (features.py)
     decide_task       task, classes and their names -> TaskPlan               (target.py)
-    split             train and validation rows -> Split                      (here)
+    split             train and validation rows -> Split                      (split.py)
     fit_features      the fitted Pipeline and the input arrays -> Fitted      (features.py)
     fit_target        the TargetEncoding and the target arrays -> FittedTarget (target.py)
 
@@ -20,7 +20,6 @@ same arrays, in any process.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 from dataclasses import dataclass
 
@@ -35,6 +34,7 @@ from infoif.data.errors import DataError, plural, quote
 from infoif.data.features import choose_features, fit_features
 from infoif.data.limits import MAX_CATEGORIES, MAX_FEATURES, MIN_ROWS
 from infoif.data.load import Loaded
+from infoif.data.split import Options, split
 from infoif.data.target import decide_task, fit_target, read_target, resolve_target
 from infoif.data.tidy import clean_names
 from infoif.validate import one_of, positive_int
@@ -138,24 +138,6 @@ def prepare(
 # --- Arguments and the table ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Options:
-    """`prepare`'s options as plain values (what a worker needs to prepare the same arrays)."""
-
-    target: str | None
-    task: str | None
-    val_fraction: float
-    seed: int
-    features: list[str] | None
-    kinds: dict[str, str]
-    missing: str
-    missing_target: str
-    max_categories: int
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
 def _arguments(df, target, task, val_fraction, seed, features, kinds, missing, missing_target,
                max_categories) -> Options:
     """Programmer errors raise at once (TypeError/ValueError); a user's settings are checked
@@ -238,42 +220,3 @@ def _size_problems(n: int, n_all: int, val_fraction: float, usable) -> list[str]
             f"limit is {MAX_FEATURES:,}. Choose fewer columns."
         )
     return problems
-
-
-@dataclass
-class Split:
-    train: np.ndarray  # positions in the kept rows
-    val: np.ndarray
-    note: str
-
-
-def split(codes, n: int, classification: bool, val_fraction: float, seed: int) -> Split:
-    """A random split with `seed`, stratified by class: each class keeps its share."""
-    rng = np.random.default_rng(seed)
-    if classification:
-        train, val = [], []
-        for k in range(int(codes.max()) + 1):
-            idx = np.flatnonzero(codes == k)
-            rng.shuffle(idx)
-            c = len(idx)
-            nv = min(int(round(val_fraction * c)), c - 1) if c >= 2 else 0
-            val.append(idx[:nv])
-            train.append(idx[nv:])
-        train, val = np.concatenate(train), np.concatenate(val)
-        if len(val) == 0:  # tiny classes: move one row of the largest class
-            counts = np.bincount(codes[train])
-            k = int(np.argmax(counts))
-            pick = np.flatnonzero(codes[train] == k)[0]
-            val = train[pick : pick + 1]
-            train = np.delete(train, pick)
-    else:
-        perm = rng.permutation(n)
-        nv = min(max(1, int(round(val_fraction * n))), n - 1)
-        val, train = perm[:nv], perm[nv:]
-    train, val = rng.permutation(train), rng.permutation(val)
-    note = (
-        f"Split the {n:,} rows at random (seed {seed}) into {len(train):,} for training and "
-        f"{len(val):,} for validation ({val_fraction:.0%})"
-        + (", keeping the share of each class." if classification else ".")
-    )
-    return Split(train, val, note)

@@ -22,8 +22,8 @@ from infoif.data.errors import DataError, data_rows, name_list, number_text, plu
 from infoif.data.limits import MAX_CLASSES
 from infoif.data.pipeline import TargetEncoding, mean_std
 
-if TYPE_CHECKING:  # only for annotations: prepare.py imports this module
-    from infoif.data.prepare import Split
+if TYPE_CHECKING:
+    from infoif.data.split import Split
 
 __all__ = ["TargetChoice", "resolve_target", "TargetValues", "read_target", "TaskPlan", "decide_task",
            "FittedTarget", "fit_target"]

@@ -436,7 +436,7 @@ def test_stage_resolve_target():
 
 
 def test_stage_split_keeps_each_class_share():
-    from infoif.data.prepare import split
+    from infoif.data.split import split
 
     codes = np.repeat([0, 1, 2], [50, 30, 20])
     rows = split(codes, 100, True, 0.2, seed=0)
