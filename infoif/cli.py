@@ -148,7 +148,7 @@ def _runs(args, parser) -> int:
         print(f"No runs in {store.home}" + (f" for workspace {args.workspace}" if args.workspace else "") + ".")
         return 0
     rows = [("run", "id", "workspace", "dataset", "N", "status", "epochs", "metric", "worker")]
-    from infoif.session import headline_metric
+    from infoif.history import headline_metric
 
     for i in infos:
         metric = headline_metric(i.metrics) if i.metrics else ""
@@ -377,7 +377,7 @@ def _sweep_bar(state, seconds: float) -> str:
 
 
 def _progress(trainer, epochs: int, seconds: float) -> str:
-    from infoif.session import headline_metric
+    from infoif.history import headline_metric
 
     latest = trainer.latest
     if latest is None:

@@ -29,7 +29,12 @@ from infoif.probes import ProbeConfig, Probes
 
 TIME_DECIMALS = 6  # an epoch's training time (seconds) as the store writes it (store/records.py)
 
-__all__ = ["Snapshot", "History", "Thinned", "history_csv"]
+__all__ = ["Snapshot", "History", "Thinned", "history_csv", "headline_metric"]
+
+
+def headline_metric(metrics) -> str:
+    """The metric a run is summed up by: validation accuracy, else MAE, else loss."""
+    return next((k for k in ("val_accuracy", "val_mae") if k in metrics), "val_loss")
 
 
 @dataclass(frozen=True)

@@ -34,23 +34,18 @@ from infoif import datasets
 from infoif.constants import AUTO
 from infoif.control import ACTIVE, BADGES, check_epochs
 from infoif.fairshare import Refresh
-from infoif.history import history_csv
+from infoif.history import headline_metric, history_csv
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
 from infoif.store import RunInfo, Store, StoreError
 from infoif.urlstate import Settings, from_query, to_query
 
-__all__ = ["Session", "RunView", "RunStatus", "Prediction", "headline_metric", "run_status", "status_payload",
+__all__ = ["Session", "RunView", "RunStatus", "Prediction", "run_status", "status_payload",
            "STEP_TIMEOUT"]
 
 STEP_TIMEOUT = 60.0  # Step waits this long for its epoch (a new model is loaded and traced first)
 CLICK_WAIT = 0.5  # Train waits this long for the worker's answer; later the status line tells
 WORKSPACE_PARAM = "ws"
-
-
-def headline_metric(metrics) -> str:
-    """The metric a run is summed up by: validation accuracy, else MAE, else loss."""
-    return next((k for k in ("val_accuracy", "val_mae") if k in metrics), "val_loss")
 
 
 def run_status(store: Store, service, info, epochs_setting: int | None) -> RunStatus:

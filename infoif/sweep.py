@@ -466,7 +466,7 @@ def result_metrics(frame) -> tuple[list[str], str | None]:
     headline metric of its latest finished run (of any run with metrics before one finishes)."""
     import pandas as pd
 
-    from infoif.session import headline_metric
+    from infoif.history import headline_metric
 
     metrics = [m for m in RESULT_METRICS if m in frame.columns]
     if not metrics:

@@ -10,7 +10,7 @@ from infoif import sweep as sweeps
 from infoif.constants import MAX_SWEEP_SEEDS, SWEEP_SETTINGS
 from infoif.control import STATUSES
 from infoif.service import ServiceError
-from infoif.session import headline_metric
+from infoif.history import headline_metric
 from infoif.store import StoreError
 from pages import _ui
 
