@@ -6,18 +6,29 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import threading
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
 import numpy as np
 
-__all__ = ["StoreError", "default_home", "new_id", "owner_label", "pid_alive", "write_atomic", "dumps",
+__all__ = ["StoreError", "Folders", "default_home", "new_id", "owner_label", "pid_alive", "write_atomic", "dumps",
            "read_json", "save_npz", "frozen", "FORMAT", "WORKSPACE_ID_BYTES"]
 
 FORMAT = 1
 WORKSPACE_ID_BYTES = 24  # secrets.token_urlsafe(24): 192 bits, 32 characters
 HOST = socket.gethostname()
+
+
+class Folders(Protocol):
+    """What a run's reader and writer need of the store (`infoif.store.core.Store` is one): the
+    folder of a run, and the index to update."""
+
+    def run_dir(self, run_id: str) -> Path: ...
+
+    def _db(self) -> sqlite3.Connection: ...
 
 
 class StoreError(RuntimeError):

@@ -18,7 +18,7 @@ from infoif.history import Snapshot
 from infoif.store.records import plane_from_arrays, probes_from_arrays
 
 if TYPE_CHECKING:
-    from infoif.store.core import Store
+    from infoif.store.files import Folders
 
 __all__ = ["RunReader"]
 
@@ -32,7 +32,7 @@ class RunReader:
 
     MIN_REFRESH = 0.2  # seconds: readers in several sessions share one refresh
 
-    def __init__(self, store: Store, run_id: str):
+    def __init__(self, store: Folders, run_id: str):
         self.store, self.run_id = store, run_id
         self.dir = store.run_dir(run_id)
         self._lock = threading.Lock()

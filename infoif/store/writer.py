@@ -20,7 +20,7 @@ from infoif.store.files import dumps, owner_label, save_npz, write_atomic
 from infoif.store.records import heavy_to_arrays, metric_line, probe_name, probes_to_arrays, save_checkpoint
 
 if TYPE_CHECKING:
-    from infoif.store.core import Store
+    from infoif.store.files import Folders
 
 __all__ = ["RunWriter", "WriterThread", "HEARTBEAT_SECONDS", "MODEL_SECONDS"]
 
@@ -31,7 +31,7 @@ MODEL_SECONDS = 30.0  # while running, model.keras is rewritten at most this oft
 class WriterThread(threading.Thread):
     """One per process: writes every run's records in order, and their heartbeats."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Folders):
         super().__init__(name="infoif-store-writer", daemon=True)
         self.store = store
         self.jobs: queue.Queue = queue.Queue()
@@ -78,7 +78,7 @@ class RunWriter:
     writes the status and waits until everything before it is on disk.
     """
 
-    def __init__(self, store: Store, run_id: str, thread: WriterThread, worker: str):
+    def __init__(self, store: Folders, run_id: str, thread: WriterThread, worker: str):
         self.store, self.run_id, self.thread, self.worker = store, run_id, thread, worker
         self.dir = store.run_dir(run_id)
         self._buffer: list[Snapshot] = []
