@@ -79,7 +79,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from infoif.shipping import SENT, WORKER_PACKAGES, ShipCode, bundle, environment
-from infoif.sweep import SweepError
 
 __all__ = ["DaskSweep", "ClusterError", "check_cluster", "cluster_problems", "train_run", "CONNECT_SECONDS",
            "PROGRESS_SECONDS"]
@@ -266,7 +265,7 @@ _LOST_RUN = ("Interrupted: the Dask cluster lost this run's task (the scheduler 
              "cancelled there). Launch the sweep again to train it.")
 
 
-class ClusterError(SweepError):
+class ClusterError(ValueError):
     """A Dask cluster that cannot train a sweep (unreachable, no workers, a worker without the
     requirements); the message says what is missing where and how to fix it."""
 

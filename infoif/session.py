@@ -663,7 +663,7 @@ class Session:
         seeds (from the current seed), `epochs` each, on the current data with the current settings
         for everything the grid does not vary. Its runs go to the training service (every local
         worker) or, with `cluster` (or INFOIF_DASK), to a Dask cluster. Raises `SweepError` (a
-        ValueError) for a bad grid or a cluster that cannot train it (`infoif.cluster.ClusterError`),
+        ValueError) for a bad grid or a cluster that cannot train it (`infoif.cluster.check_cluster`),
         before anything is made. Returns the sweep's record."""
         from infoif import sweep as sweeps
 
@@ -672,9 +672,12 @@ class Session:
         if self.dataset is None:
             raise sweeps.SweepError("Choose a dataset on the Data page first.")
         if cluster:
-            from infoif.cluster import check_cluster
+            from infoif.cluster import ClusterError, check_cluster
 
-            check_cluster(cluster)  # ClusterError (a SweepError) says what the cluster lacks; nothing is made
+            try:
+                check_cluster(cluster)  # says what the cluster lacks; nothing is made
+            except ClusterError as exc:
+                raise sweeps.SweepError(str(exc)) from None
         record = sweeps.create(self.store, self.workspace, plan, self.spec, self._ref(self.data_ref),
                                self.data_name, self.settings.batch_size, self.probe_config, cluster=cluster,
                                max_batch=len(self.dataset.x_train))
