@@ -92,10 +92,13 @@ class WorkerLoad:
 
 def place(workers: list[WorkerLoad], holder: str | None = None, run_weight: float = WATCHED) -> str | None:
     """The worker for a run: the one that holds its model (`holder`, where it resumes at once) unless
-    another has less load by more than the run itself, else the least loaded, ready ones first."""
+    another has less load by more than the run itself, else the least loaded of the ready ones (of
+    all while none is): a worker still importing TensorFlow trains nothing for seconds (a killed
+    worker's runs waited 3.7 s for its replacement, bench/worker_fault.py), and `rebalance` moves
+    runs onto it once it is ready."""
     if not workers:
         return None
-    best = min(workers, key=lambda w: (w.load, not w.ready, len(w.runs), w.name))
+    best = min(workers, key=lambda w: (not w.ready, w.load, len(w.runs), w.name))
     kept = next((w for w in workers if w.name == holder), None)
     if kept is not None and (kept.ready or not best.ready) and kept.load - best.load <= run_weight:
         return kept.name

@@ -59,6 +59,10 @@ def test_placement_takes_the_least_loaded_worker_ready_first_and_keeps_a_run_whe
     starting = WorkerLoad("w2", ready=False)
     idle_ready = WorkerLoad("w3")
     assert place([starting, idle_ready]) == "w3", "a ready worker before one still importing TensorFlow"
+    busy_ready = WorkerLoad("w3", runs={"x": WATCHED, "y": WATCHED, "z": WATCHED})
+    assert place([starting, busy_ready]) == "w3", "a share of a ready worker now, rather than seconds of nothing"
+    assert place([starting, WorkerLoad("w4", ready=False, runs={"x": WATCHED})]) == "w2", \
+        "none ready (the server starting): the least loaded"
     assert place([WorkerLoad("w0", runs={"s": SWEEP}), WorkerLoad("w1", runs={"p": WATCHED})]) == "w0", \
         "a sweep's run weighs less than a person's"
     assert place([]) is None
