@@ -52,7 +52,7 @@ from collections import Counter, OrderedDict
 from pathlib import Path
 
 from infoif import fairshare
-from infoif.control import ACTIVE, check_batch_size, check_epochs, check_learning_rate
+from infoif.control import ACTIVE, DONE, check_batch_size, check_epochs, check_learning_rate
 from infoif.store import Store, owner_label
 
 __all__ = ["Service", "shared", "ServiceError", "AdmissionError", "default_workers", "limits_from_env"]
@@ -405,10 +405,19 @@ class Service:
         """The dashboard is done with this run (Reset): unless it trains, its worker unloads it
         (its files are complete; a later request loads it again) and keeps its model for the next
         run of the same graph in the workspace, which then starts without tracing."""
+        try:
+            ended = self.store.run_info(run_id).status in DONE
+        except KeyError:
+            ended = True
         with self._lock:
             worker = self._where.get(run_id)
-            if worker is None or not worker.alive or run_id in worker.running:
+            if worker is None or not worker.alive or (run_id in worker.running and not ended):
                 return
+            # A run that ended by itself is still counted here until its worker's word of it arrives,
+            # which is ignored once the run is released: stop counting it now (a Reset right after
+            # a run finished kept it loaded, and counted, for good).
+            worker.running.discard(run_id)
+            worker.weights.pop(run_id, None)
             del self._where[run_id]
         try:
             worker.send("unload", wait=None, run=run_id)

@@ -340,6 +340,28 @@ def test_the_dashboard_releases_the_old_run_at_reset(service):
     assert first.id not in service._where, "its worker was asked to unload it"
 
 
+def test_a_run_released_before_the_service_heard_it_finished_is_unloaded_and_not_counted(service):
+    """Reset right after a run finished: the store says finished, but the worker's word of it has
+    not reached the service yet (the order in which a Reset can come). The run is released all the
+    same, and no longer counted on its worker (its word, arriving later, is ignored)."""
+    from infoif.session import Session
+    from tests.conftest import wait_for
+
+    s = Session.open(service.store, service, {})
+    s.set_training(epochs=3)
+    s.train()
+    run_id = s.current_run().id
+    wait_for(lambda: service.store.run_info(run_id).status == "finished", 120)
+    wait_for(lambda: run_id not in service._where[run_id].running, 60, what="the worker's word of it")
+    worker = service._where[run_id]
+    with service._lock:
+        worker.running.add(run_id)  # as it was a moment before that word arrived
+    s.reset()
+    assert run_id not in service._where, "its worker was asked to unload it"
+    assert run_id not in worker.running, "no longer counted on its worker"
+    wait_for(lambda: run_id not in worker.send("ping", wait=30)["resident"], 60, what="the worker unloaded it")
+
+
 def test_the_engines_call_options_stay_with_its_calls(circle):
     """The engine runs its compiled functions without Grappler, set for each of its calls only:
     after training, the process's optimiser options and this thread's call options are as
