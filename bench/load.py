@@ -73,7 +73,6 @@ SECONDS = 20.0  # the steady window
 QUICK_SECONDS = 12.0
 SETTLE = 5.0  # the window starts this long after the last first epoch (a new run traces meanwhile)
 VIEWPORT = {"width": 1280, "height": 900}
-BROWSER_NICE = {"nice": 0}  # --browser-nice
 TRAIN_PATH = "/train?epochs=0"  # the Train page, epoch budget 0: until stopped
 
 # ---------------------------------------------------------------- page helpers (tests use them too)
@@ -296,7 +295,11 @@ def lower_browser_priority(nice: int) -> str:
                 done.add(group)
         except OSError:
             pass
-        for tid in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else ():
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:  # the process is gone
+            threads = []
+        for tid in threads:
             try:
                 os.setpriority(os.PRIO_PROCESS, int(tid), nice)
             except OSError:  # a thread gone, or one Chromium raised itself (root): the group's nice holds
@@ -443,7 +446,7 @@ def cold_start(browser, url: str, started: float) -> tuple[float, float]:
     return ready, cold
 
 
-def measure(browser, n: int, seconds: float) -> Result:
+def measure(browser, n: int, seconds: float, browser_nice: int = 0) -> Result:
     home = Path(tempfile.mkdtemp(prefix="infoif-load-"))
     proc, url, started = start_server(home)
     pages = []
@@ -451,8 +454,8 @@ def measure(browser, n: int, seconds: float) -> Result:
         page_ready, cold = cold_start(browser, url, started)
         quiet = wait_workers_quiet(proc.pid)
         pages = open_sessions(browser, url, n)
-        if BROWSER_NICE["nice"]:
-            lower_browser_priority(BROWSER_NICE["nice"])  # the renderers of these pages too
+        if browser_nice:
+            lower_browser_priority(browser_nice)  # the renderers of these pages too
         for page in pages:
             install_observer(page)
         clicked = [page.evaluate(CLICK_JS, ["sidebar_play"]) for page in pages]  # no waiting: all enabled
@@ -608,7 +611,6 @@ def main():
     args = parser.parse_args()
     if not 0 <= args.browser_nice <= 19:
         parser.error(f"--browser-nice must be from 0 to 19. Received: --browser-nice={args.browser_nice}")
-    BROWSER_NICE["nice"] = args.browser_nice
     counts = [int(n) for n in (args.sessions or (QUICK_SESSIONS if args.quick else SESSIONS)).split(",")]
     seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
@@ -629,12 +631,12 @@ def main():
                     print(f"\n=== N = {n}: Streamlit as it is (INFOIF_NO_RERUN_FIX=1)")
                     os.environ[NO_FIX] = "1"
                     try:
-                        without[n] = measure(browser, n, seconds)
+                        without[n] = measure(browser, n, seconds, args.browser_nice)
                     finally:
                         del os.environ[NO_FIX]
                     report(without[n], without.get(1))
                     print(f"\n=== N = {n}: with pages/_rerun_fix.py")
-                results[n] = measure(browser, n, seconds)
+                results[n] = measure(browser, n, seconds, args.browser_nice)
                 report(results[n], results.get(1))
         finally:
             browser.close()
