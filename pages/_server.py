@@ -62,6 +62,7 @@ def show_library_log(level: int = logging.INFO) -> None:
 
 
 STATUS_PATH = "/infoif/status"  # the status line's live refresh (pages/_ui.live_status polls it)
+PLOTLY_PATH = "/infoif/plotly.min.js"  # plotly.js for the live charts (pages/_ui.live_chart)
 
 
 async def status(request):
@@ -86,6 +87,23 @@ async def status(request):
     return JSONResponse(payload, headers={"Cache-Control": "no-store"})
 
 
+async def plotly_js(request):
+    """GET PLOTLY_PATH: the plotly.js that comes with the plotly package (the one its figures' JSON
+    is made for), cached by the browser for a day."""
+    from starlette.responses import FileResponse
+
+    return FileResponse(_plotly_js_path(), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _plotly_js_path():
+    from pathlib import Path
+
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
 def routes(base_url_path: str | None = None) -> list:
     """The status route, at STATUS_PATH under the server's `server.baseUrlPath` too (where the
     pages, which poll it by a relative address, find it), and at the root."""
@@ -96,6 +114,8 @@ def routes(base_url_path: str | None = None) -> list:
 
         base_url_path = config.get_option("server.baseUrlPath") or ""
     base = base_url_path.strip("/")
-    paths = [f"/{base}{STATUS_PATH}"] if base else []
-    return [Route(path, status, methods=["GET"]) for path in paths + [STATUS_PATH]]
+    found = []
+    for path, endpoint in ((STATUS_PATH, status), (PLOTLY_PATH, plotly_js)):
+        found += [Route(where, endpoint, methods=["GET"]) for where in ([f"/{base}{path}"] if base else []) + [path]]
+    return found
 

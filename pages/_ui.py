@@ -209,15 +209,35 @@ def _status_error(state) -> None:
         (st.error if state.status == "failed" else st.warning)(state.error)
 
 
+# Loads the live charts' plotly.js once per page (see `chart`); the status line preloads it.
+_PLOTLY_JS = """
+function infoifPlotly(url) {
+  if (!window.__infoifPlotly) {
+    window.__infoifPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = url;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => { window.__infoifPlotly = null; reject(new Error('plotly.js did not load')); };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__infoifPlotly;
+}
+"""
+
 # The sidebar's status line is an element of its own whose script polls the server's status route
 # (pages/_server.py) every STATUS_SECONDS while the line may change by itself: no script run, no
 # websocket message, nothing for Streamlit to queue behind the charts' refreshes. With 8 sessions
 # the line as a timed fragment went 18-28 s without a change (bench/load.py). When the run stops
 # training (or the workers are ready) the element asks for a rerun of the sidebar's controls (their
 # fragment, `sidebar_controls`): the buttons change.
-_STATUS_JS = """
+_STATUS_JS = _PLOTLY_JS + """
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
+  if (data.plotly && !window.__infoifPlotly) {  // for the live charts, while nothing else happens
+    const load = () => infoifPlotly(data.plotly).catch(() => {});
+    if (window.requestIdleCallback) requestIdleCallback(load, { timeout: 3000 }); else setTimeout(load, 1000);
+  }
   let box = parentElement.querySelector('.infoif-status');
   if (!box) {
     box = document.createElement('div');
@@ -283,14 +303,14 @@ def live_status(s: Session, where: str = "sidebar") -> None:
     """The status line, refreshed in the browser from the server's status route while it may change
     by itself; its error (a failed or interrupted run) below it. What it is in reruns once when the
     line settles."""
-    from pages._server import STATUS_PATH
+    from pages._server import PLOTLY_PATH, STATUS_PATH
 
     state = s.status()  # what infoif.session.status_payload answers the polls with, for the same run
     query = urlencode({"ws": s.workspace, "run": state.run_id or "", "epochs": s.settings.epochs or ""})
     _status_component()(
         # relative to the page (/train, or /lab/train under `server.baseUrlPath` lab or a proxy's prefix)
         data={"html": state.html(), "live": state.live, "url": f"{STATUS_PATH.lstrip('/')}?{query}",
-              "seconds": STATUS_SECONDS},
+              "seconds": STATUS_SECONDS, "plotly": PLOTLY_PATH.lstrip("/")},
         key=f"{where}_status", on_settled_change=lambda: None,
     )
     _status_error(state)
@@ -310,8 +330,12 @@ def live(render: Callable[[], None], s: Session) -> None:
         now = refresh if inline["now"] or not training else s.chart_refresh()
         if training and now.note:
             st.caption(now.note)  # above the charts: why they change less often than the status line
-        with guard("live view"):
-            render()
+        _LIVE.on = training
+        try:
+            with guard("live view"):
+                render()
+        finally:
+            _LIVE.on = False
         if training and not inline["now"] and (now.seconds != refresh.seconds or not is_training(s)):
             st.rerun()  # the whole page, with its timer as it should be now (none if training ended)
 
@@ -322,9 +346,59 @@ def live(render: Callable[[], None], s: Session) -> None:
 # ---------------------------------------------------------------- charts
 
 
+# While training runs, `live` draws its charts with an element of our own that redraws the figure in
+# place (Plotly.react on the same <div>) instead of st.plotly_chart, which Streamlit 1.67 mounts
+# afresh whenever the figure changes (its element id includes the figure) and which then draws it
+# twice. At rest (and in AppTest) the charts are st.plotly_chart, with Streamlit's toolbar. The
+# plotly.js the element uses comes from the plotly package (pages/_server.PLOTLY_PATH, cached by
+# the browser): evaluating it costs a page about a second of CPU, so every page loads it when the
+# browser is idle (the sidebar's status line asks), not when the first chart of a run is due and
+# every watching tab would load it at once: 8 tabs doing that starved training and the status
+# lines for 5-8 s (bench/load.py).
+_LIVE = threading.local()
+LIVE_SUFFIX = "_live"  # a live chart's element key: its chart's key and this
+_CHART_JS = _PLOTLY_JS + """
+export default function (component) {
+  const { data, parentElement } = component;
+  let box = parentElement.querySelector('.infoif-chart');
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'infoif-chart';
+    parentElement.appendChild(box);
+  }
+  const figure = JSON.parse(data.figure);
+  box.style.height = (figure.layout.height || 450) + 'px';
+  box.__infoifFigure = figure;
+  infoifPlotly(data.script).then((Plotly) => {
+    if (box.__infoifFigure !== figure || !box.isConnected) return;  // a newer figure came meanwhile
+    // close to how Streamlit themes its own plotly charts: the page's font, titles in bold
+    const font = Object.assign({ family: getComputedStyle(box).fontFamily, color: '#31333F' }, figure.layout.font);
+    const title = figure.layout.title && Object.assign({}, figure.layout.title,
+      { font: Object.assign({ weight: 600, size: 16 }, figure.layout.title.font) });
+    const layout = Object.assign({}, figure.layout, { autosize: true, font }, title ? { title } : {});
+    Plotly.react(box, figure.data, layout, { displaylogo: false, responsive: true });
+  }).catch(() => {
+    box.textContent = 'The chart could not load plotly.js from the server; it shows again when training stops.';
+  });
+}
+"""
+
+
+@functools.cache
+def _chart_component():
+    """The live charts' element, registered once per process."""
+    return st.components.v2.component("infoif_chart", js=_CHART_JS, isolate_styles=False)
+
+
 def chart(fig, key: str, filename: str | None = None) -> None:
     """A plotly chart with a download of the data behind it."""
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    if getattr(_LIVE, "on", False):  # `live` draws a training run: redrawn in place
+        from pages._server import PLOTLY_PATH
+
+        _chart_component()(data={"figure": fig.to_json(), "script": PLOTLY_PATH.lstrip("/")},
+                           key=f"{key}{LIVE_SUFFIX}")
+    else:
+        st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if filename:
         from infoif.figures import figure_data
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pages._ui import LIVE_SUFFIX
+
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -162,15 +164,18 @@ def train_until_stopped(page) -> None:
 
 def chart_keys(page) -> list[str]:
     """The keys of the plotly charts on the page (stale ones marked), read from their containers'
-    `st-key-...` classes."""
+    `st-key-...` classes; a live chart (pages/_ui.chart while training runs) under its chart's key."""
     return page.evaluate(CHART_KEYS_JS)
 
 
-CHART_KEYS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(el => {
+CHART_KEYS_JS = f"""() => [...document.querySelectorAll('.js-plotly-plot')].map(el => {{
     const box = el.closest('[class*="st-key-"]');
     const key = box ? [...box.classList].find(c => c.startsWith('st-key-')).slice(7) : '?';
-    return key + (el.closest('[data-stale="true"]') ? ' (stale)' : '');
-})"""
+    return key.replace(/{LIVE_SUFFIX}$/, '') + (el.closest('[data-stale="true"]') ? ' (stale)' : '');
+}})"""
+# The last epoch a plotly chart draws (the largest last x of its traces, as plotly decoded them), or null.
+LIVE_LAST_X_JS = """(el) => (el._fullData || []).reduce((m, t) => t.x && t.x.length ? Math.max(m ?? -Infinity,
+    Number(t.x[t.x.length - 1])) : m, null)"""
 
 
 def sidebar_epoch(page) -> int:
@@ -233,6 +238,14 @@ def test_main_journey(server, browser, tmp_path):
         "() => /epoch\\s+\\d+/.test(document.querySelector('[data-testid=\"stSidebar\"]').innerText)",
         timeout=60_000,
     )
+    # The Train page's live charts are redrawn in place: the same element shows newer epochs.
+    loss = page.wait_for_selector(f".st-key-train_loss{LIVE_SUFFIX} .js-plotly-plot", timeout=30_000)
+    first_x = loss.evaluate(LIVE_LAST_X_JS)
+    try:
+        page.wait_for_function(f"([el, first]) => el.isConnected && ({LIVE_LAST_X_JS})(el) > first",
+                               arg=[loss, first_x], timeout=30_000)
+    except Exception:
+        pytest.fail(f"the Train page's live loss chart stayed at epoch {first_x} (or was replaced) while training ran")
     goto_page(page, "Interfaces")
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     caption = page.get_by_text(re.compile(r"^Epoch \d+ of \d+")).first
@@ -367,13 +380,15 @@ def test_shared_link_opens_its_page_and_settings_on_a_fresh_server(browser, tmp_
 def test_the_status_line_polls_under_the_servers_base_url_path(browser, tmp_path):
     """Served under a path (`--server.baseUrlPath lab`, as behind a proxy that forwards /lab/ only),
     the sidebar's status line asks the status route under that path, which answers it (before, it
-    asked /infoif/status at the root, which such a proxy does not forward)."""
+    asked /infoif/status at the root, which such a proxy does not forward); the live charts' plotly.js
+    comes from under that path too, and they draw."""
     server = start_server(tmp_path / "home", flags=("--server.baseUrlPath", "lab"))
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        answers = []
+        answers, scripts = [], []
         page.on("response", lambda r: answers.append((r.url, r.status, r.headers.get("content-type", "")))
                 if "infoif/status" in r.url else None)
+        page.on("response", lambda r: scripts.append((r.url, r.status)) if "plotly.min.js" in r.url else None)
         page.goto(f"{server.url}/lab/train?epochs=0")
         page.wait_for_selector("h1:has-text('Train')", timeout=60_000)
         wait_idle(page)
@@ -386,6 +401,8 @@ def test_the_status_line_polls_under_the_servers_base_url_path(browser, tmp_path
         for url, status, kind in answers:
             assert url.startswith(f"{server.url}/lab/infoif/status?"), url
             assert status == 200 and kind.startswith("application/json"), (url, status, kind)
+        page.wait_for_selector(f".st-key-train_loss{LIVE_SUFFIX} .js-plotly-plot .main-svg", timeout=60_000)
+        assert scripts == [(f"{server.url}/lab/infoif/plotly.min.js", 200)], scripts  # once, under the path
         no_errors(page)
     finally:
         stop_server(server)
