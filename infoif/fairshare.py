@@ -26,7 +26,7 @@ from infoif.validate import positive_int
 
 __all__ = [
     "WATCHED", "UNWATCHED", "SWEEP", "WATCH_SECONDS", "MOVE_AFTER_SECONDS", "RUNS_PER_WORKER", "weight", "Turns", "WorkerLoad",
-    "place", "rebalance", "admission", "Limits", "CHART_SECONDS", "CHART_SECONDS_MAX", "Refresh", "chart_refresh",
+    "place", "rebalance", "admission", "Limits", "CHART_SECONDS", "CHART_SECONDS_MAX", "MAX_LEAD_SECONDS", "Refresh", "chart_refresh",
 ]
 
 WATCHED, UNWATCHED, SWEEP = 4.0, 2.0, 1.0  # shares of a worker's time
@@ -38,6 +38,11 @@ RUNS_PER_WORKER = 12  # the default server-wide limit of runs training at once, 
 # regardless. Redrawing is what the browser spends its time on: eight pages at 2 s kept a Chromium
 # on the same 2 cores 1.3-1.5 of them busy, at 6 s 0.85 (bench/load.py, 2026-12-07).
 CHART_SECONDS, CHART_SECONDS_MAX = 2.0, 8.0
+# A run's turns are charged the seconds its calls took, but never more than this ahead of the run
+# served least: a rare long call (a new run tracing its compiled paths, seconds while 16 runs share 2
+# cores) otherwise left that run waiting until every other run on its worker had trained as long,
+# 8 runs x seconds (16 sessions: one run showed no epoch for the whole 20 s window, bench/load.py).
+MAX_LEAD_SECONDS = 0.5
 
 
 def weight(sweep: bool, watched: bool) -> float:
@@ -70,9 +75,15 @@ class Turns:
         return min(wanting, key=lambda r: self._used[r])
 
     def charge(self, run_id: str, seconds: float, weight: float) -> None:
-        """Counts a call of `seconds` against the run."""
-        if run_id in self._used:
-            self._used[run_id] += max(0.0, seconds) / max(weight, 1e-9)
+        """Counts a call of `seconds` against the run, up to a lead of MAX_LEAD_SECONDS (of its own
+        time) over the run served least among the others."""
+        if run_id not in self._used:
+            return
+        used = self._used[run_id] + max(0.0, seconds) / max(weight, 1e-9)
+        others = [u for r, u in self._used.items() if r != run_id]
+        if others:
+            used = min(used, max(self._used[run_id], min(others) + MAX_LEAD_SECONDS / max(weight, 1e-9)))
+        self._used[run_id] = used
 
 
 @dataclass(frozen=True)

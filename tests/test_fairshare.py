@@ -3,7 +3,7 @@ placement, rebalancing and admission. No processes, no clock."""
 
 import pytest
 
-from infoif.fairshare import (CHART_SECONDS, CHART_SECONDS_MAX, SWEEP, UNWATCHED, WATCHED, Limits, Refresh, Turns,
+from infoif.fairshare import (CHART_SECONDS, CHART_SECONDS_MAX, MAX_LEAD_SECONDS, SWEEP, UNWATCHED, WATCHED, Limits, Refresh, Turns,
                               WorkerLoad, admission, chart_refresh, place, rebalance, weight)
 
 
@@ -37,6 +37,24 @@ def test_time_is_shared_in_proportion_to_the_weights():
     assert used["watched"] / total == pytest.approx(4 / 7, abs=0.01)
     assert used["unwatched"] / total == pytest.approx(2 / 7, abs=0.01)
     assert used["sweep"] / total == pytest.approx(1 / 7, abs=0.01), "a sweep gets turns, fewer"
+
+
+def test_one_long_call_does_not_leave_its_run_waiting_for_every_other_run_to_train_as_long():
+    """A new run tracing its compiled paths may hold the worker for seconds in one call; it then
+    waits until each other run has trained MAX_LEAD_SECONDS, not as long as that call took."""
+    turns = Turns()
+    runs = {f"r{i}": WATCHED for i in range(8)}
+    simulate(turns, runs, 80)
+    long_call = 30.0
+    first = turns.next(runs)
+    turns.charge(first, long_call, WATCHED)
+    others = dict.fromkeys(runs, 0.0)
+    while (run := turns.next(runs)) != first:
+        others[run] += 0.1
+        turns.charge(run, 0.1, WATCHED)
+    del others[first]
+    assert max(others.values()) <= MAX_LEAD_SECONDS + 0.1 + 1e-9, others
+    assert sum(others.values()) < long_call / 4, "it did not wait for 7 x 30 s of the others"
 
 
 def test_a_new_run_goes_next_and_a_returning_one_saved_nothing_up():
