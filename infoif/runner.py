@@ -33,10 +33,13 @@ __all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
 
 CHUNK_SECONDS = 0.1  # target duration of one compiled call
 CHECKPOINT_SECONDS = 1.0  # a crash loses at most about this much training (plus the writer's lag)
-# ... and a run sharing its worker with others (`infoif.fairshare`) is written at least this often by the
-# clock on the wall, whatever its share: the status line (which reads the store every second) moves at
-# every look, and a crash loses under a second of it. Alone, a run is written every CHECKPOINT_SECONDS.
-FLUSH_WALL_SECONDS = 0.75
+# ... and at least this often by the clock on the wall (at its next turn), whatever its share of a
+# worker (`infoif.fairshare`): the status line, which reads the store every second, then moves at
+# every look. At 0.75 s a run sharing a worker with 3 others was written every 0.75-1.3 s and the
+# line went up to 2.8 s without a change (8 sessions, bench/load.py); at 0.3 s, 2.0 s. A write is
+# cheap: one run alone trained at 777 epochs/s with it and 667 at 0.75 s, one after the other
+# (`python bench/service.py --quick`, 2026-12-08: the noise of this machine, not a cost).
+FLUSH_WALL_SECONDS = 0.3
 YOUNG_SECONDS, YOUNG_FLUSH = 3.0, 0.2  # a young run is written more often, so its first epochs show at once
 # The fused path is traced only when the epochs left (of this run, and of later runs that will take
 # its model over) would take this long on the chunked path: tracing it (a loop around the chunked
