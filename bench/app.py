@@ -245,7 +245,9 @@ def watched_epochs_per_second(browser, page_name: str = "Interfaces", tab: str |
 GC_CODE = """
 import gc, statistics, time
 import streamlit, pandas, plotly.graph_objects
-import infoif.session, infoif.service, infoif.figures, infoif.plane, infoif.data, infoif.datasets
+import infoif.session, infoif.service, infoif.plane, infoif.data, infoif.datasets
+from infoif.figures import (checks, compare, curves, data, information, input_plane, interfaces, model, style,
+                            table, train)
 def median_ms():
     times = []
     for _ in range(7):

@@ -46,7 +46,10 @@ def service():
     (bench/app.py prints both)."""
     import gc
 
-    from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
+    # imported before the freeze: the pages use them (every module of infoif.figures)
+    from infoif import plane  # noqa: F401
+    from infoif.figures import checks, compare, curves, data, information  # noqa: F401
+    from infoif.figures import input_plane, interfaces, model, style, table, train  # noqa: F401
     from infoif.service import shared
 
     # Started by the lifespan already; if not, the workers start now and import TensorFlow (seconds
@@ -400,7 +403,7 @@ def chart(fig, key: str, filename: str | None = None) -> None:
     else:
         st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if filename:
-        from infoif.figures import figure_data
+        from infoif.figures.table import figure_data
 
         st.download_button(
             "Data (CSV)", data=lambda: figure_data(fig).to_csv(index=False), file_name=filename,

@@ -127,7 +127,7 @@ def _sweep_label(record: dict) -> str:
 
 
 def sweep_views():
-    from infoif.figures import SWEEP_MAX_GROUPS, sweep_band_figure, sweep_parcoords_figure
+    from infoif.figures.compare import SWEEP_MAX_GROUPS, sweep_band_figure, sweep_parcoords_figure
 
     records = {r["id"]: r for r in s.sweeps()}
     if not records:
@@ -183,7 +183,7 @@ def sweep_views():
 
 
 def runs_views():
-    from infoif.figures import compare_curves_figure, sweep_figure
+    from infoif.figures.compare import compare_curves_figure, sweep_figure
 
     everything = s.runs()
     if not everything:

@@ -149,7 +149,7 @@ with types:
 from infoif.plane import is_planar  # noqa: E402
 
 if is_planar(d):
-    from infoif.figures import scatter_2d_figure
+    from infoif.figures.data import scatter_2d_figure
 
     x_name, y_name = d.raw_feature_columns
     _ui.chart(scatter_2d_figure(frame, x_name, y_name, s.settings.target), "data_scatter", "data_scatter.csv")

@@ -54,7 +54,7 @@ if history is not None:
 
 
 def _plane(probed, key: str):
-    from infoif.figures import info_plane_figure
+    from infoif.figures.information import info_plane_figure
     from infoif.probes import saturation_note
 
     info = [h.probes.info[key] for h in probed]
@@ -103,7 +103,7 @@ def _plane(probed, key: str):
 
 
 def _clustering(probed):
-    from infoif.figures import clustering_figure
+    from infoif.figures.information import clustering_figure
 
     by_epoch = {h.epoch: h for h in probed}
     chosen = st.session_state.get("info_epoch") if not st.session_state.get("info_follow", True) else None

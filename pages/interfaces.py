@@ -59,7 +59,9 @@ def _series(probed, field: str):
 
 
 def weights():
-    from infoif import figures as fig
+    from infoif.figures.interfaces import (
+        distribution_bands_figure, kernel_heatmaps_figure, kernel_norm_figure, similarity_figure,
+    )
 
     got = _chosen()
     if got is None:
@@ -71,23 +73,23 @@ def weights():
     with a:
         if with_kernels.epoch != snap.epoch:
             st.caption(f"Full kernels are kept for recent epochs only; showing epoch {with_kernels.epoch}.")
-        _ui.chart(fig.kernel_heatmaps_figure(with_kernels.probes.kernels, s.dataset.feature_names),
+        _ui.chart(kernel_heatmaps_figure(with_kernels.probes.kernels, s.dataset.feature_names),
                   "if_kernels", "kernels.csv")
     with b:
-        _ui.chart(fig.similarity_figure(snap.probes.similarity), "if_similarity", "similarity.csv")
+        _ui.chart(similarity_figure(snap.probes.similarity), "if_similarity", "similarity.csv")
     focus = st.session_state.get("if_focus", 0)
     c, d = st.columns(2)
     with c:
-        _ui.chart(fig.kernel_norm_figure(*_series(probed, "kernel_norm")),
+        _ui.chart(kernel_norm_figure(*_series(probed, "kernel_norm")),
                   "if_norms", "kernel_norms.csv")
     with d:
-        _ui.chart(fig.distribution_bands_figure(*_series(probed, "kernel_bands"),
-                                                interface=focus, title=f"Weights of if {focus}"),
+        _ui.chart(distribution_bands_figure(*_series(probed, "kernel_bands"),
+                                            interface=focus, title=f"Weights of if {focus}"),
                   "if_weight_bands", "weight_bands.csv")
 
 
 def outputs():
-    from infoif import figures as fig
+    from infoif.figures.interfaces import distribution_bands_figure, output_histograms_figure
 
     got = _chosen()
     if got is None:
@@ -96,16 +98,16 @@ def outputs():
     focus = st.session_state.get("if_focus", 0)
     c, d = st.columns(2)
     with c:
-        _ui.chart(fig.output_histograms_figure(run.hist_edges(), snap.probes.output_hist, snap.epoch),
+        _ui.chart(output_histograms_figure(run.hist_edges(), snap.probes.output_hist, snap.epoch),
                   "if_histograms", "output_histograms.csv")
     with d:
-        _ui.chart(fig.distribution_bands_figure(*_series(probed, "output_bands"),
-                                                interface=focus, title=f"Outputs of if {focus}"),
+        _ui.chart(distribution_bands_figure(*_series(probed, "output_bands"),
+                                            interface=focus, title=f"Outputs of if {focus}"),
                   "if_output_bands", "output_bands.csv")
 
 
 def energy():
-    from infoif import figures as fig
+    from infoif.figures.interfaces import energy_curves_figure, final_energy_figure
 
     got = _chosen()
     if got is None:
@@ -113,15 +115,15 @@ def energy():
     run, probed, snap = got
     g, h = st.columns(2)
     with g:
-        _ui.chart(fig.energy_curves_figure(snap.probes.energy_curve, s.spec.leak, snap.epoch), "if_energy",
+        _ui.chart(energy_curves_figure(snap.probes.energy_curve, s.spec.leak, snap.epoch), "if_energy",
                   "energy_curves.csv")
     with h:
-        _ui.chart(fig.final_energy_figure(*_series(probed, "energy_final")),
+        _ui.chart(final_energy_figure(*_series(probed, "energy_final")),
                   "if_final_energy", "final_energy.csv")
 
 
 def input_plane():
-    from infoif import figures as fig
+    from infoif.figures.input_plane import decision_surface_figure, interface_response_figure
 
     run = s.current_run()
     history = run.history if run is not None else ()
@@ -137,11 +139,11 @@ def input_plane():
                "the model's prediction, and each interface's mean output.")
     i, j = st.columns([2, 3])
     with i:
-        _ui.chart(fig.decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task,
-                                              x_name=view.x_name, y_name=view.y_name),
+        _ui.chart(decision_surface_figure(view.xx, view.yy, view.z, raw, labels, d.class_names, d.task,
+                                          x_name=view.x_name, y_name=view.y_name),
                   "if_surface", "decision_surface.csv")
     with j:
-        _ui.chart(fig.interface_response_figure(view.xx, view.yy, view.responses), "if_plane",
+        _ui.chart(interface_response_figure(view.xx, view.yy, view.responses), "if_plane",
                   "interface_responses.csv")
 
 

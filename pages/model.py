@@ -48,7 +48,7 @@ with left:
     st.slider("hidden layer width (0: none)", 0, 64, spec.hidden or 0, key="model_hidden", on_change=_rebuild)
 
 with right:
-    from infoif.figures import architecture_figure
+    from infoif.figures.model import architecture_figure
     from infoif.spec import head_units, parameter_counts
 
     d = s.dataset

@@ -47,7 +47,7 @@ def render():
         st.info("No epochs yet: press **Train** to start." if not state.active else
                 "Starting: the first epochs arrive within a few seconds.")
         return
-    from infoif.figures import loss_curves_figure
+    from infoif.figures.train import loss_curves_figure
 
     epochs = [snap.epoch for snap in history]
     points = LIVE_POINTS if state.active else REST_POINTS

@@ -14,8 +14,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from infoif import figures as F
 from infoif.constants import SWEEP_SETTINGS
+from infoif.figures.compare import SWEEP_MAX_GROUPS, sweep_band_figure, sweep_parcoords_figure
+from infoif.figures.table import figure_data
 
 
 def results(grid: dict, seeds=(0, 1, 2), metric=None, **base) -> pd.DataFrame:
@@ -53,11 +54,11 @@ def mean_trace(fig, name):
 def builders():
     frame = results(GRID, metric=acc)
     return {
-        "band": lambda: F.sweep_band_figure(frame, "num_interfaces", "val_accuracy"),
-        "band_grouped": lambda: F.sweep_band_figure(frame, "num_interfaces", "val_accuracy", "activation"),
-        "band_categorical": lambda: F.sweep_band_figure(frame, "activation", "loss"),
-        "parcoords": lambda: F.sweep_parcoords_figure(frame, ["num_interfaces", "activation"],
-                                                      ["val_accuracy", "loss"], "val_accuracy"),
+        "band": lambda: sweep_band_figure(frame, "num_interfaces", "val_accuracy"),
+        "band_grouped": lambda: sweep_band_figure(frame, "num_interfaces", "val_accuracy", "activation"),
+        "band_categorical": lambda: sweep_band_figure(frame, "activation", "loss"),
+        "parcoords": lambda: sweep_parcoords_figure(frame, ["num_interfaces", "activation"],
+                                                    ["val_accuracy", "loss"], "val_accuracy"),
     }
 
 
@@ -101,7 +102,7 @@ def test_every_band_trace_has_a_hover_template_or_no_hover(name):
 
 def test_band_means_stds_and_counts_across_seeds():
     frame = results(GRID, metric=acc)
-    fig = F.sweep_band_figure(frame, "num_interfaces", "val_accuracy")
+    fig = sweep_band_figure(frame, "num_interfaces", "val_accuracy")
     assert [t.name for t in fig.data] == ["val_accuracy (mean - std)", "val_accuracy (mean + std)", "val_accuracy"]
     lower, upper, mean = fig.data
     np.testing.assert_array_equal(mean.x, [1, 2, 4, 8])
@@ -123,7 +124,7 @@ def test_band_means_stds_and_counts_across_seeds():
 
 def test_band_one_line_per_value_of_group_by():
     frame = results(GRID, metric=acc)
-    fig = F.sweep_band_figure(frame, "num_interfaces", "val_accuracy", group_by="activation")
+    fig = sweep_band_figure(frame, "num_interfaces", "val_accuracy", group_by="activation")
     means = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in means] == ["activation = tanh", "activation = relu"]
     for t, bonus in zip(means, (0.0, 0.1)):
@@ -141,59 +142,59 @@ def test_band_of_a_single_run_has_zero_width_and_only_finite_metrics_count():
     frame.loc[0, "val_accuracy"] = np.nan  # N=1, seed 0: not finished
     frame.loc[1, "val_accuracy"] = 0.7
     frame.loc[2:, "val_accuracy"] = [0.6, float("inf")]
-    fig = F.sweep_band_figure(frame, "num_interfaces", "val_accuracy")
+    fig = sweep_band_figure(frame, "num_interfaces", "val_accuracy")
     lower, upper, mean = fig.data
     np.testing.assert_allclose(mean.y, [0.7, 0.6])
     np.testing.assert_allclose(upper.y, [0.7, 0.6])
     assert list(mean.text) == ["n=1", "n=1"] and "2 of 4 runs" in fig.layout.title.subtitle.text
     # a metric no run has yet: an empty chart that says so
     frame["val_accuracy"] = None
-    empty = F.sweep_band_figure(frame, "num_interfaces", "val_accuracy")
+    empty = sweep_band_figure(frame, "num_interfaces", "val_accuracy")
     assert len(empty.data) == 0 and "No run has a val_accuracy yet" in empty.layout.annotations[0].text
 
 
 def test_band_axes_numeric_log_and_categorical():
-    linear = F.sweep_band_figure(results({"num_interfaces": (8, 1, 4, 2)}), "num_interfaces", "val_accuracy")
+    linear = sweep_band_figure(results({"num_interfaces": (8, 1, 4, 2)}), "num_interfaces", "val_accuracy")
     assert linear.layout.xaxis.type == "linear"
     np.testing.assert_array_equal(linear.data[2].x, [1, 2, 4, 8])  # sorted by value
     assert list(linear.layout.xaxis.tickvals) == [1, 2, 4, 8]
-    wide = F.sweep_band_figure(results({"num_interfaces": (1, 4, 16, 64)}), "num_interfaces", "val_accuracy")
+    wide = sweep_band_figure(results({"num_interfaces": (1, 4, 16, 64)}), "num_interfaces", "val_accuracy")
     assert wide.layout.xaxis.type == "log"
-    rates = F.sweep_band_figure(results({"learning_rate": (0.1, 0.001, 0.01)}), "learning_rate", "val_accuracy")
+    rates = sweep_band_figure(results({"learning_rate": (0.1, 0.001, 0.01)}), "learning_rate", "val_accuracy")
     assert rates.layout.xaxis.type == "log" and list(rates.layout.xaxis.ticktext) == ["0.001", "0.01", "0.1"]
     np.testing.assert_allclose(rates.data[2].x, [0.001, 0.01, 0.1])
-    leaks = F.sweep_band_figure(results({"leak": (0.0, 0.5)}), "leak", "val_accuracy")
+    leaks = sweep_band_figure(results({"leak": (0.0, 0.5)}), "leak", "val_accuracy")
     assert leaks.layout.xaxis.type == "linear"  # zero: never a log axis
-    acts = F.sweep_band_figure(results({"activation": ("relu", "tanh", "gelu")}), "activation", "val_accuracy")
+    acts = sweep_band_figure(results({"activation": ("relu", "tanh", "gelu")}), "activation", "val_accuracy")
     assert acts.layout.xaxis.type == "category"
     assert list(acts.layout.xaxis.categoryarray) == ["relu", "tanh", "gelu"] == list(acts.data[2].x)  # grid order
-    merge = F.sweep_band_figure(results({"merge": ("concat", "mean")}), "merge", "val_accuracy")
+    merge = sweep_band_figure(results({"merge": ("concat", "mean")}), "merge", "val_accuracy")
     assert merge.layout.xaxis.type == "category"
-    units = F.sweep_band_figure(results({"units": (16, None, 4)}), "units", "val_accuracy")
+    units = sweep_band_figure(results({"units": (16, None, 4)}), "units", "val_accuracy")
     assert units.layout.xaxis.type == "category" and list(units.data[2].x) == ["4", "16", "input"]
 
 
 def test_band_refuses_bad_arguments_by_name():
     frame = results(GRID, metric=acc)
     with pytest.raises(ValueError, match=r"`setting` must be a column of `results`.*Received: setting='colour'$"):
-        F.sweep_band_figure(frame, "colour", "val_accuracy")
+        sweep_band_figure(frame, "colour", "val_accuracy")
     with pytest.raises(ValueError, match=r"Received: metric='val_mae'$"):
-        F.sweep_band_figure(frame, "num_interfaces", "val_mae")
+        sweep_band_figure(frame, "num_interfaces", "val_mae")
     with pytest.raises(ValueError, match=r"Received: group_by='nope'$"):
-        F.sweep_band_figure(frame, "num_interfaces", "val_accuracy", "nope")
+        sweep_band_figure(frame, "num_interfaces", "val_accuracy", "nope")
     with pytest.raises(ValueError, match=r"`group_by` must be another column.*Received: group_by='activation'$"):
-        F.sweep_band_figure(frame, "activation", "val_accuracy", "activation")
+        sweep_band_figure(frame, "activation", "val_accuracy", "activation")
     with pytest.raises(ValueError, match=r"`results` must be a pandas DataFrame.*Received: results of type dict"):
-        F.sweep_band_figure({"num_interfaces": [1]}, "num_interfaces", "val_accuracy")
+        sweep_band_figure({"num_interfaces": [1]}, "num_interfaces", "val_accuracy")
     many = results({"num_interfaces": tuple(range(1, 11)), "activation": ("tanh", "relu")}, seeds=(0,))
-    with pytest.raises(ValueError, match=rf"has 10 values.*at most {F.SWEEP_MAX_GROUPS}\. "
+    with pytest.raises(ValueError, match=rf"has 10 values.*at most {SWEEP_MAX_GROUPS}\. "
                                          r"Received: group_by='num_interfaces'$"):
-        F.sweep_band_figure(many, "activation", "val_accuracy", "num_interfaces")
-    assert len(F.sweep_band_figure(many, "num_interfaces", "val_accuracy", "activation").data) == 6
+        sweep_band_figure(many, "activation", "val_accuracy", "num_interfaces")
+    assert len(sweep_band_figure(many, "num_interfaces", "val_accuracy", "activation").data) == 6
 
 
 def test_band_figure_data_gives_the_means_and_the_band():
-    table = F.figure_data(F.sweep_band_figure(results(GRID, metric=acc), "activation", "loss"))
+    table = figure_data(sweep_band_figure(results(GRID, metric=acc), "activation", "loss"))
     assert list(table["trace"].unique()) == ["loss (mean - std)", "loss (mean + std)", "loss"]
     means = table[table.trace == "loss"]
     assert list(means["x"]) == ["tanh", "relu"] and list(means["text"]) == ["n=12", "n=12"]
@@ -206,7 +207,7 @@ def test_band_figure_data_gives_the_means_and_the_band():
 def test_parcoords_one_dimension_per_setting_then_metric_then_energy():
     frame = results(GRID, metric=acc)
     frame["mean_energy"] = frame["num_interfaces"] * 0.5
-    fig = F.sweep_parcoords_figure(frame, ["num_interfaces", "activation"], ["val_accuracy", "loss"], "val_accuracy")
+    fig = sweep_parcoords_figure(frame, ["num_interfaces", "activation"], ["val_accuracy", "loss"], "val_accuracy")
     (trace,) = fig.data
     assert trace.type == "parcoords"
     dims = trace.dimensions
@@ -228,7 +229,7 @@ def test_parcoords_log_settings_input_units_and_unfinished_runs():
     frame = results({"learning_rate": (0.001, 0.1), "units": (None, 4)}, seeds=(0, 1))
     frame.loc[0, "val_accuracy"] = np.nan  # unfinished: left out
     frame.loc[1, "mean_energy"] = np.nan  # energy unknown for one run: the energy axis is left out
-    fig = F.sweep_parcoords_figure(frame, ["learning_rate", "units"], ["val_accuracy"], color="units")
+    fig = sweep_parcoords_figure(frame, ["learning_rate", "units"], ["val_accuracy"], color="units")
     dims = fig.data[0].dimensions
     assert [d.label for d in dims] == ["learning_rate (log)", "units", "val_accuracy"]
     np.testing.assert_allclose(dims[0].values, np.log10(frame["learning_rate"][1:]))
@@ -241,10 +242,10 @@ def test_parcoords_log_settings_input_units_and_unfinished_runs():
 
 def test_parcoords_with_nothing_finished_says_so_and_its_data_is_the_results_table():
     frame = results({"num_interfaces": (1, 2)})
-    fig = F.sweep_parcoords_figure(frame, ["num_interfaces"], ["val_accuracy"], "val_accuracy")
-    assert F.figure_data(fig).empty  # no x or y: the page offers the results table's CSV instead
+    fig = sweep_parcoords_figure(frame, ["num_interfaces"], ["val_accuracy"], "val_accuracy")
+    assert figure_data(fig).empty  # no x or y: the page offers the results table's CSV instead
     frame["val_accuracy"] = None
-    empty = F.sweep_parcoords_figure(frame, ["num_interfaces"], ["val_accuracy"], "val_accuracy")
+    empty = sweep_parcoords_figure(frame, ["num_interfaces"], ["val_accuracy"], "val_accuracy")
     assert len(empty.data) == 0 and "No run has finished" in empty.layout.annotations[0].text
 
 
@@ -252,23 +253,23 @@ def test_parcoords_refuses_bad_arguments_by_name():
     frame = results(GRID, metric=acc)
     with pytest.raises(ValueError, match=r"`settings\[1\]` must be a column of `results`.*"
                                          r"Received: settings\[1\]='colour'$"):
-        F.sweep_parcoords_figure(frame, ["num_interfaces", "colour"], ["loss"], "loss")
+        sweep_parcoords_figure(frame, ["num_interfaces", "colour"], ["loss"], "loss")
     with pytest.raises(ValueError, match=r"`settings` must be a list of column names.*Received: settings='leak'$"):
-        F.sweep_parcoords_figure(frame, "leak", ["loss"], "loss")
+        sweep_parcoords_figure(frame, "leak", ["loss"], "loss")
     with pytest.raises(ValueError, match=r"`metrics` must name at least one column.*Received: metrics=\[\]$"):
-        F.sweep_parcoords_figure(frame, ["leak"], [], "loss")
+        sweep_parcoords_figure(frame, ["leak"], [], "loss")
     with pytest.raises(ValueError, match=r"Received: color='val_mae'$"):
-        F.sweep_parcoords_figure(frame, ["leak"], ["loss"], "val_mae")
+        sweep_parcoords_figure(frame, ["leak"], ["loss"], "val_mae")
 
 
 def test_sweep_figures_of_a_2000_run_sweep_build_in_milliseconds():
     frame = results({"num_interfaces": tuple(range(1, 21)), "activation": ("tanh", "relu", "gelu", "elu"),
                      "leak": (0.0, 0.1, 0.2, 0.3, 0.5)}, seeds=tuple(range(5)), metric=acc)
     assert len(frame) == 2000
-    build = [lambda: F.sweep_band_figure(frame, "num_interfaces", "val_accuracy", "activation"),
-             lambda: F.sweep_band_figure(frame, "leak", "val_accuracy"),
-             lambda: F.sweep_parcoords_figure(frame, ["num_interfaces", "activation", "leak"],
-                                              ["val_accuracy", "loss"], "val_accuracy")]
+    build = [lambda: sweep_band_figure(frame, "num_interfaces", "val_accuracy", "activation"),
+             lambda: sweep_band_figure(frame, "leak", "val_accuracy"),
+             lambda: sweep_parcoords_figure(frame, ["num_interfaces", "activation", "leak"],
+                                            ["val_accuracy", "loss"], "val_accuracy")]
     for b in build:
         b()
     best = min(_timed(lambda: [b() for b in build]) for _ in range(3))
