@@ -1,7 +1,9 @@
-"""Tests for the sweep figures of infoif.figures (a metric against a setting with a ± std band across
-seeds; parallel coordinates of settings against results), in the style of tests/test_figures.py:
-known results in, known means, stds, axes and dimensions out; bad arguments refused by name.
-No browser: everything is asserted on `fig.data` and `fig.layout`."""
+"""Tests for infoif.figures.compare, the Compare page's charts: runs overlaid, a metric and the
+energy against the number of interfaces, and a sweep's results (a metric against a setting with a
+± std band across seeds; parallel coordinates of settings against results): known results in,
+known means, stds, axes and dimensions out; bad arguments refused by name.
+No browser: everything is asserted on `fig.data` and `fig.layout`.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +17,12 @@ import plotly.io as pio
 import pytest
 
 from infoif.constants import SWEEP_SETTINGS
-from infoif.figures.compare import SWEEP_MAX_GROUPS, sweep_band_figure, sweep_parcoords_figure
+from infoif.figures.compare import (
+    SWEEP_MAX_GROUPS, compare_curves_figure, sweep_band_figure, sweep_figure, sweep_parcoords_figure,
+)
+from infoif.figures.curves import smooth_ema
 from infoif.figures.table import figure_data
+from tests.figures.inputs import axis_title
 
 
 def results(grid: dict, seeds=(0, 1, 2), metric=None, **base) -> pd.DataFrame:
@@ -65,7 +71,45 @@ def builders():
 BUILDERS = sorted(builders())
 
 
-# ----------------------------------------------------------------------------- the shared look
+# ----------------------------------------------------------------------------- runs
+
+
+def test_compare_curves_overlays_runs():
+    runs = [{"label": "a", "epochs": [1, 2, 3], "values": [3.0, 2.0, 1.0]},
+            {"label": "b", "epochs": np.arange(1, 6), "values": np.arange(5.0)}]
+    fig = compare_curves_figure(runs, "val_loss")
+    assert [t.name for t in fig.data] == ["a", "b"] and len(fig.data[1].x) == 5
+    assert fig.data[0].line.color != fig.data[1].line.color
+    assert axis_title(fig.layout.yaxis) == "val_loss" and "val_loss" in fig.layout.title.text
+    smoothed = compare_curves_figure(runs, "val_loss", smoothing=0.5)
+    assert [t.name for t in smoothed.data] == ["a (raw)", "a", "b (raw)", "b"]
+    np.testing.assert_allclose(smoothed.data[1].y, smooth_ema([3.0, 2.0, 1.0], 0.5))
+    with pytest.raises(ValueError, match=r"`runs\[1\]` must be a dict with keys 'label', 'epochs', 'values'"):
+        compare_curves_figure([runs[0], {"label": "x"}], "val_loss")
+    with pytest.raises(ValueError, match=r"`runs\[0\]\['values'\]` needs one value per epoch"):
+        compare_curves_figure([{"label": "a", "epochs": [1, 2], "values": [1.0]}], "m")
+    with pytest.raises(ValueError, match=r"`runs` must be a non-empty list"):
+        compare_curves_figure([], "m")
+
+
+def test_sweep_two_axes_sorted_by_n():
+    fig = sweep_figure([8, 1, 4, 2], [0.9, 0.6, 0.8, 0.7], [4.0, 0.5, np.nan, 1.0], "val_accuracy")
+    metric, energy = fig.data
+    np.testing.assert_array_equal(metric.x, [1, 2, 4, 8])
+    np.testing.assert_allclose(metric.y, [0.6, 0.7, 0.8, 0.9])
+    np.testing.assert_allclose(energy.y, [0.5, 1.0, np.nan, 4.0])
+    assert metric.mode == energy.mode == "lines+markers"
+    assert (metric.yaxis, energy.yaxis) == ("y", "y2")
+    assert fig.layout.yaxis2.overlaying == "y" and fig.layout.yaxis2.side == "right"
+    assert axis_title(fig.layout.xaxis) == "number of interfaces N"
+    assert axis_title(fig.layout.yaxis) == "val_accuracy" and "energy" in axis_title(fig.layout.yaxis2)
+    with pytest.raises(ValueError, match=r"`mean_energy` needs one value per run \(R=len\(num_interfaces\)=2\)"):
+        sweep_figure([1, 2], [0.5, 0.6], [1.0], "m")
+    with pytest.raises(ValueError, match=r"`num_interfaces` must be \(R,\) numbers of interfaces >= 1"):
+        sweep_figure([0, 2], [0.5, 0.6], [1.0, 2.0], "m")
+
+
+# ----------------------------------------------------------------------------- the shared look of the sweep figures
 
 
 @pytest.mark.parametrize("name", BUILDERS)
