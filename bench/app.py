@@ -246,8 +246,7 @@ GC_CODE = """
 import gc, statistics, time
 import streamlit, pandas, plotly.graph_objects
 import infoif.session, infoif.service, infoif.plane, infoif.data, infoif.datasets
-from infoif.figures import (checks, compare, curves, data, information, input_plane, interfaces, model, style,
-                            table, train)
+import infoif.figures; infoif.figures.import_all()
 def median_ms():
     times = []
     for _ in range(7):

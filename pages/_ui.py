@@ -46,10 +46,9 @@ def service():
     (bench/app.py prints both)."""
     import gc
 
-    # imported before the freeze: the pages use them (every module of infoif.figures)
-    from infoif import plane  # noqa: F401
-    from infoif.figures import checks, compare, curves, data, information  # noqa: F401
-    from infoif.figures import input_plane, interfaces, model, style, table, train  # noqa: F401
+    from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
+
+    figures.import_all()
     from infoif.service import shared
 
     # Started by the lifespan already; if not, the workers start now and import TensorFlow (seconds

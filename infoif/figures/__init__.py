@@ -42,3 +42,12 @@ validation (`infoif.figures.style`).
 The modules import no Keras, TensorFlow or Streamlit, and pandas only when a
 function that needs it is called.
 """
+
+
+def import_all() -> list:
+    """Every module of this package, imported: the server imports them before it freezes the
+    garbage collector's long-lived objects (`pages/_ui.service`), whatever modules are added."""
+    import importlib
+    import pkgutil
+
+    return [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)]
