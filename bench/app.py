@@ -149,7 +149,7 @@ def interfaces_rerun_ms(repeats: int) -> dict[str, float]:
     from streamlit.testing.v1 import AppTest
 
     from infoif.probes import ProbeConfig
-    from infoif.service import shared
+    from infoif.runs.service import shared
 
     home = tempfile.mkdtemp(prefix="infoif-bench-")
     os.environ["INFOIF_HOME"] = home
@@ -186,7 +186,7 @@ def interfaces_rerun_ms(repeats: int) -> dict[str, float]:
 
 def bare_epochs_per_second() -> float:
     """The default run in a training service of its own (one worker per core), nobody watching."""
-    from infoif.service import Service
+    from infoif.runs.service import Service
     from infoif.spec import ModelSpec
 
     service = Service(tempfile.mkdtemp(prefix="infoif-bench-")).start()
@@ -245,7 +245,7 @@ def watched_epochs_per_second(browser, page_name: str = "Interfaces", tab: str |
 GC_CODE = """
 import gc, statistics, time
 import streamlit, pandas, plotly.graph_objects
-import infoif.session, infoif.service, infoif.plane, infoif.data, infoif.datasets
+import infoif.session, infoif.runs.service, infoif.plane, infoif.data, infoif.datasets
 import infoif.figures; infoif.figures.import_all()
 def median_ms():
     times = []

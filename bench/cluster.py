@@ -8,7 +8,7 @@ the README writes them, `--nthreads 1`, from a temporary directory), two ways,
 rounds alternating:
 
 - shipped: nothing of the repository on the scheduler or the workers, no
-  PYTHONPATH; the client ships its `infoif` (infoif.shipping);
+  PYTHONPATH; the client ships its `infoif` (infoif.runs.shipping);
 - PYTHONPATH: the repository on the scheduler's and the workers' PYTHONPATH, the
   code not shipped (`DaskSweep(ship_code=False)`, the old way).
 
@@ -37,12 +37,12 @@ WORKERS = 2
 
 def first_sweep(ship: bool) -> float:
     """Seconds of the first sweep on a fresh cluster (see the module's docstring)."""
-    from infoif import sweep
-    from infoif.cluster import DaskSweep
+    from infoif.runs import sweep
+    from infoif.runs.cluster import DaskSweep
     from infoif.spec import ModelSpec
-    from infoif.store import Store
+    from infoif.runs.store import Store
     from tests.conftest import CIRCLE
-    from tests.test_cluster import recipe_cluster
+    from tests.runs.test_cluster import recipe_cluster
 
     where = Path(tempfile.mkdtemp(prefix="infoif-bench-cluster-"))
     env = {} if ship else {"PYTHONPATH": str(ROOT)}  # the old way: the repository on every process's path

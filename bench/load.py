@@ -63,7 +63,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infoif.store import Store  # noqa: E402
+from infoif.runs.store import Store  # noqa: E402
 from pages._rerun_fix import DISABLE_ENV as NO_FIX  # noqa: E402 - light: Streamlit is imported only to install it
 from tests.e2e.test_browser import CHROMIUM_FLAGS, chromium_path, free_port  # noqa: E402
 
@@ -253,7 +253,7 @@ def machine_busy() -> int:
 @dataclass
 class Sample:
     """CPU ticks at one moment of: the server, its workers (its child processes: `python -m
-    infoif.worker`), this benchmark's Chromium processes, everything this benchmark started (with
+    infoif.runs.worker`), this benchmark's Chromium processes, everything this benchmark started (with
     itself), and the whole machine; the workers' RSS; and the epochs each session's workspace has in
     the store (what the status lines should show)."""
 

@@ -121,7 +121,7 @@ def main():
 
     tf.config.threading.set_intra_op_parallelism_threads(1)  # the old server's settings, for the threads
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from infoif.service import Service
+    from infoif.runs.service import Service
 
     home = tempfile.mkdtemp(prefix="infoif-bench-")
     service = Service(home).start()

@@ -7,7 +7,7 @@
    Circle) through the training service with 2 workers (a sweep trains one run on each),
    against the same runs one after another (1 worker, 1 slot). Workers are started, ready
    (TensorFlow imported) and warmed up (a tiny model trained, as a server's idle workers do:
-   infoif.worker.Worker._warm_up) before the clock starts, in both. Rounds alternate;
+   infoif.runs.worker.Worker._warm_up) before the clock starts, in both. Rounds alternate;
    medians. Target: parallel <= 0.6x sequential.
 2. The dashboard while a sweep runs: an Interfaces page rerun (AppTest, the
    page script only), with the service idle and with a sweep training on every
@@ -43,8 +43,8 @@ def cpu_seconds(pid: int) -> float:
 
 def sweep_seconds(workers: int, epochs: int) -> tuple[float, float]:
     """Wall seconds of the sweep, and the CPU seconds its workers spent meanwhile."""
-    from infoif import sweep
-    from infoif.service import Service
+    from infoif.runs import sweep
+    from infoif.runs.service import Service
     from infoif.spec import ModelSpec
 
     home = tempfile.mkdtemp(prefix="infoif-bench-sweep-")
@@ -113,8 +113,8 @@ def main() -> int:
     # 2 and 3 under AppTest with the app's own shared service
     home = tempfile.mkdtemp(prefix="infoif-bench-sweep-app-")
     os.environ["INFOIF_HOME"] = home
-    from infoif import sweep
-    from infoif.service import shared
+    from infoif.runs import sweep
+    from infoif.runs.service import shared
 
     service = shared(home)
     service.wait_ready(300)

@@ -105,7 +105,7 @@ def against(rev: str, repeats: int) -> None:
     import subprocess
     import tempfile
 
-    from infoif.store import Store
+    from infoif.runs.store import Store
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     old = tempfile.mkdtemp(prefix="infoif-rev-")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from infoif.service import Service  # noqa: E402
+from infoif.runs.service import Service  # noqa: E402
 from infoif.spec import ModelSpec  # noqa: E402
 
 CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto", "seed": 0}

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store(args, parser):
-    from infoif.store import Store, StoreError
+    from infoif.runs.store import Store, StoreError
 
     try:
         return Store(args.home)
@@ -207,7 +207,7 @@ def _setup(args, parser):
     """What `train` and `sweep` share: the store, the base spec, the data (an upload kept in the
     store), the workspace. Bad values end the command with a message and status 2."""
     from infoif.data import DataError
-    from infoif.store import StoreError
+    from infoif.runs.store import StoreError
 
     store = _store(args, parser)
     if args.workspace is not None and not store.workspace_exists(args.workspace):
@@ -280,7 +280,7 @@ def _train(args, parser) -> int:
 
 
 def _sweep(args, parser) -> int:
-    from infoif import sweep as sweeps
+    from infoif.runs import sweep as sweeps
 
     try:  # the grid first: a bad one is refused before anything is read or made
         plan = sweeps.parse_plan(args.grid, seeds=args.seeds, epochs=args.epochs, base_seed=args.seed)
@@ -292,7 +292,7 @@ def _sweep(args, parser) -> int:
         parser.error(f"argument --cluster: {exc}")
     store, spec, ref, name, workspace, opened = _setup(args, parser)
     if cluster:
-        from infoif.cluster import ClusterError, check_cluster
+        from infoif.runs.cluster import ClusterError, check_cluster
 
         try:  # before anything is made: a cluster that cannot train gets its message and nothing else
             check_cluster(cluster)
@@ -312,7 +312,7 @@ def _sweep(args, parser) -> int:
               f"seed(s), {plan.epochs} epochs each) on {where}", flush=True)
     service = None
     if not cluster:
-        from infoif.service import Service
+        from infoif.runs.service import Service
 
         # TensorFlow's start-up messages of every worker would bury the progress bar: they go to a log.
         (store.home / "logs").mkdir(exist_ok=True)

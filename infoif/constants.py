@@ -49,7 +49,7 @@ PREDICTION = "prediction"  # the column of `infoif.predict`'s answer (label as i
 SWEEP_SETTINGS = ("num_interfaces", "units", "activation", "leak", "penalty", "merge", "learning_rate",
                   "batch_size")
 # Settings a compiled model does not depend on (a variable, an argument, the initial values): runs
-# differing only in these can train in turn on one model (infoif.store.model_signature).
+# differing only in these can train in turn on one model (infoif.runs.store.model_signature).
 NOT_IN_GRAPH = ("learning_rate", "batch_size", "seed")
 MAX_SWEEP_RUNS = 2_000  # a grid (times seeds) larger than this is refused: it is most likely a typo
 MAX_SWEEP_SEEDS = 100

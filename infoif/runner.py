@@ -34,7 +34,7 @@ __all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
 CHUNK_SECONDS = 0.1  # target duration of one compiled call
 CHECKPOINT_SECONDS = 1.0  # a crash loses at most about this much training (plus the writer's lag)
 # ... and at least this often by the clock on the wall (at its next turn), whatever its share of a
-# worker (`infoif.fairshare`): the status line, which reads the store every second, then moves at
+# worker (`infoif.runs.fairshare`): the status line, which reads the store every second, then moves at
 # every look. At 0.75 s a run sharing a worker with 3 others was written every 0.75-1.3 s and the
 # line went up to 2.8 s without a change (8 sessions, bench/load.py); at 0.3 s, 2.0 s. A write is
 # cheap: one run alone trained at 777 epochs/s with it and 667 at 0.75 s, one after the other
@@ -88,7 +88,7 @@ class Runner:
         history: the run's history so far (when continuing).
         gap: whether training was lost between the checkpoint and now (a crash): the
             history marks the place.
-        reuse: a runner done with, whose model has this run's graph (`infoif.store.model_signature`:
+        reuse: a runner done with, whose model has this run's graph (`infoif.runs.store.model_signature`:
             the same spec but the learning rate, the same data): its model and compiled functions
             are taken over, with this run's own initial weights and a new optimizer state, so the
             run starts as a fresh model would, without tracing anything.
@@ -143,7 +143,7 @@ class Runner:
         self._epochs_per_call = 1
         self._epoch_seconds = 0.0
         self._chunked_epoch_seconds = 0.0  # the last chunked epoch's time (whether fusing would pay)
-        # Set by a worker (infoif.worker): the model's `model_signature` (None: not to be reused), whether
+        # Set by a worker (infoif.runs.worker): the model's `model_signature` (None: not to be reused), whether
         # the run is unloaded once it ends (a sweep's), the epochs it is to train (a sweep's, known before
         # its Train arrives) and the epochs later runs are expected to train on this model (a sweep's
         # next seeds).

@@ -1,6 +1,6 @@
 """One browser tab's view of one workspace, free of Streamlit so it can be tested directly.
 
-A workspace lives in the store (`infoif.store`) under an unguessable id that
+A workspace lives in the store (`infoif.runs.store`) under an unguessable id that
 the page keeps in its URL (`?ws=...`): its data choice, settings, current run
 and every run it made. A reload, a copied link or a restarted server reopens
 it; a link without an id starts a new one, and nothing here lists or reveals
@@ -9,7 +9,7 @@ another workspace.
 `Session` offers the verbs of the dashboard (`train`, `pause`, `step`,
 `stop`, `reset`, `status`), and decides what each means for the run at hand,
 so that the pages hold no control rules. Training happens in the training
-service's worker processes (`infoif.service`), never in the server.
+service's worker processes (`infoif.runs.service`), never in the server.
 
 Data changes are transactional: a bad file or setting raises before anything
 is replaced, so the dataset and runs the user had stay in place.
@@ -33,11 +33,11 @@ from infoif import data as data_lib
 from infoif import datasets
 from infoif.constants import AUTO
 from infoif.control import ACTIVE, BADGES, check_epochs
-from infoif.fairshare import Refresh
+from infoif.runs.fairshare import Refresh
 from infoif.history import headline_metric, history_csv
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
-from infoif.store import RunInfo, Store, StoreError
+from infoif.runs.store import RunInfo, Store, StoreError
 from infoif.urlstate import Settings, from_query, to_query
 
 __all__ = ["Session", "RunView", "RunStatus", "Prediction", "run_status", "status_payload",
@@ -309,7 +309,7 @@ class Session:
 
     def _prewarm(self) -> None:
         """With no current run, the next Train makes one from the settings on screen: have a worker
-        build (and trace) that model now, so the first epoch shows at once (infoif.service)."""
+        build (and trace) that model now, so the first epoch shows at once (infoif.runs.service)."""
         if self.run_id is not None or self.service is None or self.dataset is None:
             return
         prewarm = getattr(self.service, "prewarm", None)
@@ -575,7 +575,7 @@ class Session:
 
     def chart_refresh(self) -> Refresh:
         """How often a page redraws its live charts now: slower while many runs share the server's
-        workers (`infoif.fairshare.chart_refresh`)."""
+        workers (`infoif.runs.fairshare.chart_refresh`)."""
         refresh = getattr(self.service, "chart_refresh", None)
         return refresh() if refresh is not None else Refresh()
 
@@ -659,20 +659,20 @@ class Session:
     # ------------------------------------------------------------ sweeps
 
     def start_sweep(self, grid, seeds: int = 1, epochs: int = 100, cluster: str | None = None) -> dict:
-        """A sweep over `grid` ({setting: "1, 2, 4" or a list}, see `infoif.sweep`) times `seeds`
+        """A sweep over `grid` ({setting: "1, 2, 4" or a list}, see `infoif.runs.sweep`) times `seeds`
         seeds (from the current seed), `epochs` each, on the current data with the current settings
         for everything the grid does not vary. Its runs go to the training service (every local
         worker) or, with `cluster` (or INFOIF_DASK), to a Dask cluster. Raises `SweepError` (a
-        ValueError) for a bad grid or a cluster that cannot train it (`infoif.cluster.check_cluster`),
+        ValueError) for a bad grid or a cluster that cannot train it (`infoif.runs.cluster.check_cluster`),
         before anything is made. Returns the sweep's record."""
-        from infoif import sweep as sweeps
+        from infoif.runs import sweep as sweeps
 
         plan = sweeps.make_plan(grid, seeds, epochs, base_seed=self.settings.seed)
         cluster = sweeps.cluster_address(cluster)
         if self.dataset is None:
             raise sweeps.SweepError("Choose a dataset on the Data page first.")
         if cluster:
-            from infoif.cluster import ClusterError, check_cluster
+            from infoif.runs.cluster import ClusterError, check_cluster
 
             try:
                 check_cluster(cluster)  # says what the cluster lacks; nothing is made
@@ -687,7 +687,7 @@ class Session:
 
     def sweeps(self) -> list[dict]:
         """This workspace's sweeps, newest first (a running one's status settled from its runs)."""
-        from infoif import sweep as sweeps
+        from infoif.runs import sweep as sweeps
 
         records = self.store.sweeps(self.workspace)
         for k, record in enumerate(records):
@@ -713,7 +713,7 @@ class Session:
 
     def sweep_progress(self, sweep_id: str | None = None):
         """The `SweepProgress` of a sweep of this workspace (the latest by default), or None."""
-        from infoif import sweep as sweeps
+        from infoif.runs import sweep as sweeps
 
         sweep_id = self._own_sweep(sweep_id)
         return None if sweep_id is None else sweeps.progress(self.store, sweep_id)
@@ -723,15 +723,15 @@ class Session:
         return progress is not None and progress.status == "running"
 
     def cancel_sweep(self, sweep_id: str | None = None) -> None:
-        from infoif import sweep as sweeps
+        from infoif.runs import sweep as sweeps
 
         sweep_id = self._own_sweep(sweep_id)
         if sweep_id is not None:
             sweeps.cancel(self.store, self.service, sweep_id)
 
     def sweep_results(self, sweep_id: str | None = None):
-        """One row per run of a sweep of this workspace (see `infoif.sweep.results`), or None."""
-        from infoif import sweep as sweeps
+        """One row per run of a sweep of this workspace (see `infoif.runs.sweep.results`), or None."""
+        from infoif.runs import sweep as sweeps
 
         sweep_id = self._own_sweep(sweep_id)
         return None if sweep_id is None else sweeps.results(self.store, sweep_id)

@@ -11,7 +11,7 @@ The work is a `infoif.runner.Runner`'s, one compiled call (~0.1 s) at a time;
 the thread applies every verb between two calls and only then returns from
 it, so after `pause()` returns no further epoch is recorded, and `step()`
 records exactly one. The dashboard's training service runs the very same
-runners in worker processes (`infoif.service`); the command line uses a
+runners in worker processes (`infoif.runs.service`); the command line uses a
 `Trainer` with the store's writer as its sink.
 """
 
@@ -95,8 +95,8 @@ class Trainer:
         probe_config: a `ProbeConfig`.
         name: a label for the run.
         frame: the raw table, for the input-plane view of 2-D data (optional).
-        sink: a store writer that mirrors the run on disk (optional; see `infoif.store`).
-        checkpoint, history: continue a stored run (see `infoif.store.Store.resume_parts`).
+        sink: a store writer that mirrors the run on disk (optional; see `infoif.runs.store`).
+        checkpoint, history: continue a stored run (see `infoif.runs.store.Store.resume_parts`).
     """
 
     def __init__(self, spec: ModelSpec, dataset, seed: int = 0, batch_size: int = 32,

@@ -26,7 +26,7 @@ async def lifespan(app):
     workers write everything and mark their runs interrupted (`Service.shutdown`)."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    from infoif.service import ServiceError, shared
+    from infoif.runs.service import ServiceError, shared
     from pages import _rerun_fix
 
     show_library_log()
@@ -72,7 +72,7 @@ async def status(request):
     run that do not go together (nothing says which part was wrong)."""
     from starlette.responses import JSONResponse
 
-    from infoif.service import ServiceError, shared
+    from infoif.runs.service import ServiceError, shared
     from infoif.session import status_payload
 
     query = request.query_params

@@ -22,7 +22,7 @@ from infoif.session import Session
 SESSION_KEY = "infoif"
 # While training runs, live views refresh on timers: the sidebar's status line every second (polled
 # by the browser, see `live_status`), the charts every two seconds, or up to eight while many runs
-# share the workers (fragments; `infoif.fairshare.chart_refresh` decides). A timer changes only when
+# share the workers (fragments; `infoif.runs.fairshare.chart_refresh` decides). A timer changes only when
 # that refresh does: a faster timer for a young run, re-armed by a rerun of the whole page once its
 # first epoch showed, made each page ask for eight refreshes a second; with eight sessions the server
 # fell behind and pages stopped updating (bench/load.py, 2026-12-07). Redrawing a page's charts every
@@ -49,7 +49,7 @@ def service():
     from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
 
     figures.import_all()
-    from infoif.service import shared
+    from infoif.runs.service import shared
 
     # Started by the lifespan already; if not, the workers start now and import TensorFlow (seconds
     # of every core) once the first page is drawn: app.py calls `service().go()` after every script run.
@@ -146,8 +146,8 @@ def is_training(s: Session) -> bool:
 
 def _act(verb: Callable[[], object]) -> None:
     """Runs a control verb; what cannot be done becomes a message under the controls."""
-    from infoif.service import ServiceError
-    from infoif.store import StoreError
+    from infoif.runs.service import ServiceError
+    from infoif.runs.store import StoreError
 
     try:
         verb()

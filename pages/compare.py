@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from infoif import sweep as sweeps
+from infoif.runs import sweep as sweeps
 from infoif.constants import MAX_SWEEP_SEEDS, SWEEP_SETTINGS
 from infoif.control import STATUSES
-from infoif.service import ServiceError
+from infoif.runs.service import ServiceError
 from infoif.history import headline_metric
-from infoif.store import StoreError
+from infoif.runs.store import StoreError
 from pages import _ui
 
 s = _ui.page_session()
@@ -19,7 +19,7 @@ st.title("Compare runs")
 
 PAGE_SIZES = [20, 50, 100]
 MAX_OVERLAY = 12
-# The metrics a sweep's results can show, validation first (`infoif.sweep.results` has the latest of each).
+# The metrics a sweep's results can show, validation first (`infoif.runs.sweep.results` has the latest of each).
 GRID_PREFILL = {"num_interfaces": "1, 2, 4, 8"}
 
 

@@ -3,7 +3,7 @@
 The views sit in tabs, and only the open tab is computed and drawn: a browser
 redrawing ten live charts every second took most of a core, which on a small
 machine it took from training (bench/app.py). They now refresh every two
-seconds, less often while many runs share the server (infoif.fairshare.chart_refresh).
+seconds, less often while many runs share the server (infoif.runs.fairshare.chart_refresh).
 """
 
 import numpy as np

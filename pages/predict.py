@@ -10,7 +10,7 @@ import streamlit as st
 
 from infoif.data import UPLOAD_TYPES, DataError
 from infoif.constants import PREDICTION
-from infoif.service import ServiceError
+from infoif.runs.service import ServiceError
 from pages import _ui
 
 s = _ui.page_session()

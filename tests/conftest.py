@@ -36,7 +36,7 @@ CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto",
 def service(tmp_path_factory):
     """The training service (one worker per core) for the tests that need one; the app
     under AppTest uses the same one (same home)."""
-    from infoif.service import shared
+    from infoif.runs.service import shared
 
     home = tmp_path_factory.mktemp("service-home")
     os.environ["INFOIF_HOME"] = str(home)  # what the app's service() opens

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infoif.session import Session
-from infoif.store import Store
+from infoif.runs.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,7 @@ def test_train_into_a_chosen_workspace(tmp_path):
 
 def test_a_workspace_id_that_starts_with_a_dash_is_still_an_argument(tmp_path, monkeypatch):
     """Ids made before new ids stopped starting with "-" (1 in 64 did) read as options to argparse."""
-    import infoif.store.core as core
+    import infoif.runs.store.core as core
 
     monkeypatch.setattr(core, "new_id", lambda: "-dash" + "x" * 27)
     store = Store(tmp_path / "home")
@@ -76,7 +76,7 @@ def test_a_workspace_id_that_starts_with_a_dash_is_still_an_argument(tmp_path, m
 
 
 def test_new_ids_never_start_with_a_dash(monkeypatch):
-    from infoif.store import files
+    from infoif.runs.store import files
 
     draws = iter(["-first", "-second", "third"])
     monkeypatch.setattr(files.secrets, "token_urlsafe", lambda n: next(draws))

@@ -146,9 +146,9 @@ def test_a_run_that_switches_paths_has_the_history_of_one_that_does_not(circle):
 
 def test_a_fresh_model_built_ahead_is_the_one_the_run_gets(service):
     """A worker given the settings on screen builds that model before Train; the run adopts it."""
-    import infoif.worker as worker_module
+    import infoif.runs.worker as worker_module
     from infoif.probes import ProbeConfig
-    from infoif.store import Store
+    from infoif.runs.store import Store
 
     store = Store(service.store.home)
     worker = worker_module.Worker(store.home, "test", io.BytesIO())
@@ -212,7 +212,7 @@ def test_a_sweep_run_is_traced_whole_before_its_first_epoch_when_that_pays(circl
     trace behind its training, and its history is a fresh run's. Its model is written at its end,
     not at its first flush too (a run someone watches has it at once)."""
     from infoif.runner import FUSE_AHEAD_EPOCHS
-    from infoif.store import Store
+    from infoif.runs.store import Store
 
     ds, frame = circle
     store = Store(tmp_path / "home")
@@ -270,8 +270,8 @@ def test_a_run_on_a_reused_model_has_the_history_of_a_fresh_one(circle):
 
 
 def test_a_worker_reuses_models_within_a_workspace_only_and_keeps_few(service):
-    import infoif.worker as worker_module
-    from infoif.store import Store
+    import infoif.runs.worker as worker_module
+    from infoif.runs.store import Store
 
     store = Store(service.store.home)
     worker = worker_module.Worker(store.home, "test", io.BytesIO())
@@ -301,9 +301,9 @@ def test_reset_hands_the_old_runs_model_to_the_next_fresh_one(service):
     ahead for the next Train takes the old one over instead of tracing (same workspace only)."""
     import dataclasses
 
-    import infoif.worker as worker_module
+    import infoif.runs.worker as worker_module
     from infoif.probes import ProbeConfig
-    from infoif.store import Store
+    from infoif.runs.store import Store
 
     store = Store(service.store.home)
     worker = worker_module.Worker(store.home, "test", io.BytesIO())

@@ -27,7 +27,7 @@ def snap(epoch, with_probes=False):
 
 
 def test_history_and_control_need_no_tensorflow():
-    code = ("import sys, infoif.history, infoif.control, infoif.store, infoif.session\n"
+    code = ("import sys, infoif.history, infoif.control, infoif.runs.store, infoif.session\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, sorted(sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -98,10 +98,10 @@ def test_csv_has_every_epoch_and_the_probe_columns():
 def test_the_csv_shows_an_epochs_time_as_the_store_keeps_it():
     """A time at a rounding boundary (0.25754999996 s: 0.2575 as it is, 0.2576 once the store has
     rounded it to microseconds) is written the same from memory and from disk. This made
-    tests/test_store.py's history comparison fail once in CI-like runs."""
+    tests/runs/test_store.py's history comparison fail once in CI-like runs."""
     import json
 
-    from infoif.store.records import metric_line
+    from infoif.runs.store.records import metric_line
 
     live = Snapshot(3, 0.25754999996, MappingProxyType({"loss": 0.5}))
     stored = Snapshot(3, json.loads(metric_line(live))["t"], MappingProxyType({"loss": 0.5}))

@@ -9,7 +9,7 @@ from infoif import datasets
 from infoif.data import DataError
 from infoif.plane import is_planar, plane_view
 from infoif.session import RunStatus, Session, status_payload
-from infoif.store import Store
+from infoif.runs.store import Store
 from tests.conftest import wait_for
 
 CSV = b"a,b,y\n" + b"".join(f"{i},{i % 3},{i % 2}\n".encode() for i in range(60))
@@ -225,7 +225,7 @@ def test_until_the_workers_are_ready_the_status_says_so_and_train_waits_for_them
     """A fresh server's workers import TensorFlow for a few seconds: the status line says "starting
     the training workers" (never nothing), Train is accepted and says training begins then; once
     a worker is ready the run trains and the message goes."""
-    from infoif.service import Service
+    from infoif.runs.service import Service
 
     svc = Service(tmp_path / "home", workers=1, hold=True).start()  # held: not importing until go()
     try:

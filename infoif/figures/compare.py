@@ -1,6 +1,6 @@
 """Compare page charts: one metric of several runs overlaid (`compare_curves_figure`), the
 metric and energy against the number of interfaces (`sweep_figure`), and a sweep's results
-(`infoif.sweep.results`) as a metric against a setting with a band across seeds
+(`infoif.runs.sweep.results`) as a metric against a setting with a band across seeds
 (`sweep_band_figure`) or as parallel coordinates of settings and results (`sweep_parcoords_figure`).
 """
 
@@ -114,7 +114,7 @@ def sweep_figure(num_interfaces, val_metric, mean_energy, metric_name: str) -> g
     ))
 
 
-# ---------------------------------------------------------------- sweeps (infoif.sweep.results)
+# ---------------------------------------------------------------- sweeps (infoif.runs.sweep.results)
 
 SWEEP_MAX_GROUPS = 8  # sweep_band_figure: at most this many lines (values of `group_by`)
 _SWEEP_TICKS = 12  # a numeric setting with at most this many values gets a tick at each
@@ -165,7 +165,7 @@ def _results_frame(results, name: str = "results"):
     import pandas as pd
 
     if not isinstance(results, pd.DataFrame):
-        _fail(f"`{name}` must be a pandas DataFrame (as infoif.sweep.results gives). "
+        _fail(f"`{name}` must be a pandas DataFrame (as infoif.runs.sweep.results gives). "
               f"Received: {name} of type {type(results).__name__}")
     return results
 
@@ -206,7 +206,7 @@ def sweep_band_figure(results, setting: str, metric: str, group_by: str | None =
     value of it (at most SWEEP_MAX_GROUPS).
 
     Args:
-        results: one row per run (`infoif.sweep.results`): the settings' columns and `metric`.
+        results: one row per run (`infoif.runs.sweep.results`): the settings' columns and `metric`.
         setting: the column on the x axis.
         metric: the column averaged, e.g. "val_accuracy".
         group_by: a column whose values get a line each, or None for one line.
@@ -317,7 +317,7 @@ def sweep_parcoords_figure(results, settings: Sequence[str], metrics: Sequence[s
     whose metrics (and colour) are all finite are drawn.
 
     Args:
-        results: one row per run (`infoif.sweep.results`).
+        results: one row per run (`infoif.runs.sweep.results`).
         settings: the setting columns to draw (usually the varied ones), in order.
         metrics: the metric columns to draw (at least one), in order.
         color: the column that colours the lines (usually the headline metric).

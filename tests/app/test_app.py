@@ -295,7 +295,7 @@ def test_train_past_the_servers_limit_says_why_and_what_to_do_and_keeps_everythi
     """With the server's limit reached, Train shows the reason and what to do under the controls (no
     traceback); the data, the settings and the runs already trained stay; once a run is paused,
     Train works."""
-    from infoif.fairshare import Limits
+    from infoif.runs.fairshare import Limits
     from infoif.spec import ModelSpec
     from tests.conftest import CIRCLE
 
@@ -324,7 +324,7 @@ def test_train_past_the_servers_limit_says_why_and_what_to_do_and_keeps_everythi
 def test_charts_refresh_slower_while_many_runs_share_the_server_and_say_so(at, service):
     """While more runs train than the server has workers, the Train page's charts redraw less often
     and the page says why; once the others pause, the usual refresh is back and the note is gone."""
-    from infoif.fairshare import chart_refresh
+    from infoif.runs.fairshare import chart_refresh
     from infoif.spec import ModelSpec
     from tests.conftest import CIRCLE
 

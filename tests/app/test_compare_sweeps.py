@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from infoif import sweep as sweeps
+from infoif.runs import sweep as sweeps
 from infoif.constants import SWEEP_SETTINGS
 from tests.app.test_app import close, figures, open_app, session, values
 from tests.conftest import wait_for

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from bench.load import PAUSE, click, epoch_in, open_sessions, sidebar_status, wait_status
-from infoif.store import Store
+from infoif.runs.store import Store
 from tests.e2e.test_browser import CHROMIUM_FLAGS, chromium_path, start_server, stop_server
 
 pytestmark = pytest.mark.e2e

@@ -26,7 +26,7 @@ from tests.figures.inputs import axis_title
 
 
 def results(grid: dict, seeds=(0, 1, 2), metric=None, **base) -> pd.DataFrame:
-    """A results frame as infoif.sweep.results gives it: one row per grid point and seed, every
+    """A results frame as infoif.runs.sweep.results gives it: one row per grid point and seed, every
     sweepable setting (base values for the ones not in the grid), metrics from `metric(point)`."""
     import itertools
 

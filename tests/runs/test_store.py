@@ -15,11 +15,11 @@ import pytest
 
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
-from infoif.store import Store, StoreError
+from infoif.runs.store import Store, StoreError
 
 from tests.conftest import CIRCLE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ModelSpec(num_interfaces=3, units=4)
 
 
@@ -165,7 +165,7 @@ def test_damaged_files_are_reported_for_that_run_only(store, tmp_path):
     assert reader.problem and "damaged" in reader.problem
     assert len(fresh.reader(fine).snapshots()) == 5 and fresh.reader(fine).problem is None
     settings, checkpoint, history = fresh.resume_parts(broken)
-    assert checkpoint is None  # the worker then refuses to continue it, saying why (tests/test_service.py)
+    assert checkpoint is None  # the worker then refuses to continue it, saying why (tests/runs/test_service.py)
     (d / "run.json").write_text("{")
     with pytest.raises(StoreError, match="settings file is damaged"):
         fresh.run_settings(broken)
@@ -228,7 +228,7 @@ def test_same_reference_same_arrays_in_every_process(store, tmp_path):
     sha = store.put_upload(ws, ("p,q,kind,label\n" + rows + "\n").encode(), "mine.csv")
     ref = {"kind": "upload", "sha256": sha, "filename": "mine.csv", "target": "label", "task": "auto", "seed": 3}
     here = store.dataset(ref).dataset
-    code = ("import sys, numpy as np\nfrom infoif.store import Store\n"
+    code = ("import sys, numpy as np\nfrom infoif.runs.store import Store\n"
             f"d = Store({str(store.home)!r}).dataset({ref!r}).dataset\n"
             "np.save(sys.argv[1], np.concatenate([d.x_train.ravel(), d.y_train.ravel(), d.x_val.ravel()]))")
     out = tmp_path / "there.npy"
@@ -258,7 +258,7 @@ def test_a_readers_gaps_are_current_even_between_history_refreshes(store):
     history itself refreshes at most every MIN_REFRESH)."""
     import json
 
-    from infoif.store.files import write_atomic
+    from infoif.runs.store.files import write_atomic
 
     ws = store.create_workspace()
     run_id, _ = train_into(store, ws, 3)

@@ -15,10 +15,10 @@ from types import MappingProxyType
 import numpy as np
 
 from infoif.history import Snapshot
-from infoif.store.records import plane_from_arrays, probes_from_arrays
+from infoif.runs.store.records import plane_from_arrays, probes_from_arrays
 
 if TYPE_CHECKING:
-    from infoif.store.files import Folders
+    from infoif.runs.store.files import Folders
 
 __all__ = ["RunReader"]
 

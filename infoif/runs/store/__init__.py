@@ -30,11 +30,11 @@ incrementally. A crash loses what the writer had not written yet: about a
 second of training.
 """
 
-from infoif.store.core import STALE_SECONDS, Opened, RunInfo, Store, fresh_run_key, model_signature
-from infoif.store.files import WORKSPACE_ID_BYTES, StoreError, default_home, new_id, owner_label
-from infoif.store.reader import RunReader
-from infoif.store.records import load_checkpoint, save_checkpoint
-from infoif.store.writer import RunWriter
+from infoif.runs.store.core import STALE_SECONDS, Opened, RunInfo, Store, fresh_run_key, model_signature
+from infoif.runs.store.files import WORKSPACE_ID_BYTES, StoreError, default_home, new_id, owner_label
+from infoif.runs.store.reader import RunReader
+from infoif.runs.store.records import load_checkpoint, save_checkpoint
+from infoif.runs.store.writer import RunWriter
 
 __all__ = ["Store", "RunInfo", "Opened", "RunReader", "RunWriter", "StoreError", "default_home", "new_id", "owner_label",
            "load_checkpoint", "save_checkpoint", "WORKSPACE_ID_BYTES", "STALE_SECONDS", "fresh_run_key",

@@ -1,9 +1,9 @@
 """Sharing one machine fairly: who may train, on which worker, and whose call is next.
 
 Plain data in, a decision out: no processes, no threads, no clock. The
-training service (`infoif.service`) asks `admission` whether a run may start,
+training service (`infoif.runs.service`) asks `admission` whether a run may start,
 `place` which worker takes it and `rebalance` whether a run should move; each
-worker process (`infoif.worker`) asks its `Turns` whose compiled call is next.
+worker process (`infoif.runs.worker`) asks its `Turns` whose compiled call is next.
 
 Every runnable run trains. A worker takes any number of runs and interleaves
 them one compiled call (~0.1 s) at a time, so N runs on W workers each get

@@ -12,11 +12,11 @@ them. Its record (`home/sweeps/<id>.json`) keeps the grid, the seeds, the
 epochs each, the run ids in grid order, where it runs (this machine's
 workers, or a Dask cluster) and which process coordinates it.
 
-Locally the runs go to the training service (`infoif.service`), which trains
+Locally the runs go to the training service (`infoif.runs.service`), which trains
 one of them on each worker (beside anyone's runs there, at a lower weight) and
 queues the rest. With a cluster
 (`cluster=tcp://host:8786`, or `INFOIF_DASK`), each run is a Dask task
-(`infoif.cluster`). A sweep whose coordinating process died (a server
+(`infoif.runs.cluster`). A sweep whose coordinating process died (a server
 restart) is taken over by the next service to start on that home
 (`resume_sweeps`): finished runs are kept, the rest are queued again and
 continue from their checkpoints.
@@ -219,7 +219,7 @@ def create(store, workspace: str, plan: SweepPlan, base_spec: ModelSpec, dataset
     """Makes the sweep's runs (idle) and its record; nothing trains until `launch`.
     `max_batch` caps batch sizes (the training set's size)."""
     from infoif.probes import ProbeConfig
-    from infoif.store import owner_label
+    from infoif.runs.store import owner_label
 
     probe_config = probe_config or ProbeConfig()
     points = plan.points()
@@ -247,7 +247,7 @@ def create(store, workspace: str, plan: SweepPlan, base_spec: ModelSpec, dataset
 def _remaining(store, run_id: str, epochs: int) -> int:
     """Epochs a run still needs: an interrupted or failed run continues from its checkpoint (the
     epochs after it are dropped when it resumes), any other from where it is."""
-    from infoif.store import StoreError, load_checkpoint
+    from infoif.runs.store import StoreError, load_checkpoint
 
     try:
         info = store.run_info(run_id)
@@ -270,12 +270,12 @@ _coordinators_lock = threading.Lock()
 def launch(store, service, sweep_id: str) -> dict:
     """Sends every run of the sweep that still has epochs to do to where it runs: the training
     service (queued beyond one per worker), or the sweep's Dask cluster."""
-    from infoif.store import owner_label
+    from infoif.runs.store import owner_label
 
     record = store.update_sweep(sweep_id, owner=owner_label(), status="running",
                                 started=store.sweep(sweep_id).get("started") or time.time())
     if record.get("cluster"):
-        from infoif.cluster import DaskSweep
+        from infoif.runs.cluster import DaskSweep
 
         with _coordinators_lock:
             running = _coordinators.get(sweep_id)
@@ -297,7 +297,7 @@ def launch(store, service, sweep_id: str) -> dict:
 
 def same_graph_runs(record: dict, run_id: str) -> int:
     """How many other runs of the sweep have the run's model graph (they differ in seed, learning
-    rate or batch size only), so can take its compiled model over (infoif.worker)."""
+    rate or batch size only), so can take its compiled model over (infoif.runs.worker)."""
     points = record.get("points") or []
     try:
         point = points[record["runs"].index(run_id)]
@@ -310,7 +310,7 @@ def same_graph_runs(record: dict, run_id: str) -> int:
 def launch_order(record: dict) -> list[str]:
     """The sweep's runs with the seeds outermost (every model graph's first run, then every
     second, ...): the first runs the workers get are different models, and each next seed of a
-    setting finds a model of its graph done with, on the worker that ran it (infoif.service)."""
+    setting finds a model of its graph done with, on the worker that ran it (infoif.runs.service)."""
     groups: dict[str, list[str]] = {}
     for run_id, point in zip(record["runs"], record.get("points") or [{}] * len(record["runs"])):
         groups.setdefault(_graph_key(point), []).append(run_id)
@@ -319,7 +319,7 @@ def launch_order(record: dict) -> list[str]:
 
 
 def _graph_key(point: dict) -> str:
-    """A grid point's settings that its compiled model depends on (infoif.store.model_signature)."""
+    """A grid point's settings that its compiled model depends on (infoif.runs.store.model_signature)."""
     return json.dumps({k: v for k, v in point.items() if k not in NOT_IN_GRAPH}, sort_keys=True, default=str)
 
 
@@ -354,7 +354,7 @@ def coordinator(sweep_id: str):
 def resume_sweeps(store, service) -> list[str]:
     """Takes over the sweeps left running by a process that is gone (a server restart): queues
     their unfinished runs again. Returns the ids of the sweeps resumed."""
-    from infoif.store.files import pid_alive
+    from infoif.runs.store.files import pid_alive
 
     resumed = []
     for record in store.sweeps():

@@ -1,4 +1,4 @@
-"""Sweeps (`infoif.sweep`): grids and their checks, runs grouped in the store, progress and results,
+"""Sweeps (`infoif.runs.sweep`): grids and their checks, runs grouped in the store, progress and results,
 local sweeps through the training service (cancel; resume after the coordinating process is killed),
 and the command line's `sweep`."""
 
@@ -11,10 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from infoif import sweep
+from infoif.runs import sweep
 from infoif.constants import MAX_SWEEP_RUNS, SWEEP_SETTINGS
 from infoif.spec import ModelSpec
-from infoif.store import Store
+from infoif.runs.store import Store
 from tests.conftest import CIRCLE, wait_for
 from tests.test_cli import ROOT, infoif
 
@@ -64,7 +64,7 @@ def test_a_worker_takes_the_queued_run_whose_model_it_keeps(tmp_path):
     from collections import OrderedDict
     from types import SimpleNamespace
 
-    from infoif.service import QUEUE_LOOKAHEAD, Service
+    from infoif.runs.service import QUEUE_LOOKAHEAD, Service
 
     svc = Service(tmp_path, workers=1)  # never started: no processes
     ws, other = svc.store.create_workspace(), svc.store.create_workspace()
@@ -110,7 +110,7 @@ def test_a_sweep_run_waits_for_the_worker_with_its_model_when_that_is_sooner(tmp
     from collections import OrderedDict
     from types import SimpleNamespace
 
-    from infoif.service import Service
+    from infoif.runs.service import Service
 
     svc = Service(tmp_path, workers=2)  # never started: no processes
     ws = svc.store.create_workspace()
@@ -335,7 +335,7 @@ def test_a_sweep_whose_process_is_killed_resumes_when_a_server_starts(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     first = store.run_info(runs[0])  # the coordinator and its worker are gone: nothing marks the others yet
 
-    from infoif.service import Service
+    from infoif.runs.service import Service
 
     service = Service(home, workers=1, resume_sweeps=True).start()
     try:
@@ -354,8 +354,8 @@ def test_a_run_whose_process_dies_after_the_service_started_is_taken_over(servic
     """A sweep run left "running" by a process that was still exiting when the service started (so
     `start()` could not tell it was gone) is marked interrupted by the service's housekeeping, and
     queued again when this process coordinates its sweep; a run held by a live process is left alone."""
-    from infoif.store import owner_label
-    from infoif.store.files import HOST
+    from infoif.runs.store import owner_label
+    from infoif.runs.store.files import HOST
 
     store = service.store
     ws = store.create_workspace()

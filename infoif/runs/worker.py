@@ -1,8 +1,8 @@
 """A training worker process: holds runs, trains those that should run, taking turns.
 
-    python -m infoif.worker --home DIR --name w0 [--hold]
+    python -m infoif.runs.worker --home DIR --name w0 [--hold]
 
-Started by the training service (`infoif.service`) of a dashboard server,
+Started by the training service (`infoif.runs.service`) of a dashboard server,
 never by hand. It talks over its standard input and output, one JSON object
 per line: requests come in (`{"id": 7, "op": "verb", "run": ..., "verb":
 "pause"}`), replies (`{"reply": 7, "ok": true, "status": "paused", "epoch":
@@ -13,7 +13,7 @@ Between two compiled calls (about 0.1 s each) the worker reads its
 requests and applies them, so a verb never races training: a reply saying
 "paused" means no further epoch will be recorded. Every run that wants to
 train gets turns, one call at a time, in proportion to its weight
-(`infoif.fairshare.Turns`: stride scheduling over the seconds each call
+(`infoif.runs.fairshare.Turns`: stride scheduling over the seconds each call
 took); the service sets the weights (`{"op": "weight", ...}`) as people
 start and stop watching their runs.
 
@@ -35,7 +35,7 @@ import sys
 import time
 from collections import OrderedDict
 
-from infoif.fairshare import Turns, weight
+from infoif.runs.fairshare import Turns, weight
 
 __all__ = ["main", "Worker"]
 
@@ -81,7 +81,7 @@ _WARM = object()  # what the loader reports once it has warmed up (`Worker._warm
 
 class Worker:
     def __init__(self, home: str, name: str, out):
-        from infoif.store import Store
+        from infoif.runs.store import Store
 
         self.store = Store(home)
         self.name = name
@@ -90,7 +90,7 @@ class Worker:
         self.runners: OrderedDict = OrderedDict()  # run id -> Runner, least recently used first
         self._raw: dict = {}  # run id -> ((run id, epoch), its download model)
         self.turns = Turns()
-        self.weights: dict[str, float] = {}  # run id -> its share of turns (infoif.fairshare.weight)
+        self.weights: dict[str, float] = {}  # run id -> its share of turns (infoif.runs.fairshare.weight)
         self._reported: dict[str, tuple] = {}
         # Loading a run (data, model, tracing: seconds) happens in a thread of its own, so the
         # runs already here keep training; requests for a run being loaded wait for it.
@@ -184,7 +184,7 @@ class Worker:
     def export(self, run_id: str, fmt: str) -> dict:
         """Writes the run's download (`.keras`, or a SavedModel `.zip`) into its folder."""
         from infoif import export
-        from infoif.store.files import write_atomic
+        from infoif.runs.store.files import write_atomic
 
         model = self._raw_model(run_id)
         if fmt == "keras":
@@ -297,7 +297,7 @@ class Worker:
         from infoif.probes import ProbeConfig
         from infoif.runner import Runner
         from infoif.spec import ModelSpec
-        from infoif.store import model_signature
+        from infoif.runs.store import model_signature
 
         opened = self.store.dataset(settings["dataset"])
         frame, dataset = opened.frame, opened.dataset
@@ -328,7 +328,7 @@ class Worker:
 
     def _prewarm(self, settings: dict) -> None:
         """Builds a fresh runner for these settings and traces its chunked path (in the loader)."""
-        from infoif.store import fresh_run_key
+        from infoif.runs.store import fresh_run_key
 
         settings = dict(settings)
         workspace = settings.pop("workspace", None)  # a model it kept may be taken over (never another's)
@@ -349,7 +349,7 @@ class Worker:
         runner.trace_rest()  # the fused path and the probe, in a thread: a Train click need not wait
 
     def _take_warm(self, settings: dict):
-        from infoif.store import fresh_run_key
+        from infoif.runs.store import fresh_run_key
 
         key = fresh_run_key(spec=settings["spec"], dataset=settings["dataset"], seed=settings["seed"],
                             batch_size=settings["batch_size"], probe_config=settings["probe_config"])
@@ -362,7 +362,7 @@ class Worker:
         info = self.store.run_info(run_id)
         settings, checkpoint, history = self.store.resume_parts(run_id)
         if checkpoint is None and info.epochs:
-            from infoif.store import StoreError
+            from infoif.runs.store import StoreError
 
             raise StoreError(f"This run's checkpoint is missing, so its {info.epochs} epochs cannot be continued "
                              "(they stay on the Compare page). Press Reset for a fresh model.")
@@ -370,7 +370,7 @@ class Worker:
         fresh = checkpoint is None and not info.epochs and info.status == "idle"
         runner = self._take_warm(settings) if fresh else None
         if runner is not None:
-            from infoif.store import model_signature
+            from infoif.runs.store import model_signature
 
             runner.sink, runner.name = sink, info.name
             runner.signature = model_signature(settings["spec"], settings["dataset"], info.workspace)
@@ -391,7 +391,7 @@ class Worker:
         runner.done_when_ended = info.sweep is not None
         if info.sweep is None:
             return
-        from infoif import sweep
+        from infoif.runs import sweep
 
         try:
             record = self.store.sweep(info.sweep)
@@ -441,7 +441,7 @@ class Worker:
     # ------------------------------------------------------------ the loop
 
     def next_runner(self):
-        """The next run that wants to train, by turns weighted by its share (`infoif.fairshare`)."""
+        """The next run that wants to train, by turns weighted by its share (`infoif.runs.fairshare`)."""
         wanting = {rid: self.weights.get(rid) or weight(r.done_when_ended, True)
                    for rid, r in self.runners.items() if r.control.wants_work}
         run_id = self.turns.next(wanting)
@@ -497,7 +497,7 @@ def _message(exc: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infoif.worker", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m infoif.runs.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--home", required=True)
     parser.add_argument("--name", default="worker")
     parser.add_argument("--hold", action="store_true",

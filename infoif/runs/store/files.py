@@ -23,7 +23,7 @@ HOST = socket.gethostname()
 
 
 class Folders(Protocol):
-    """What a run's reader and writer need of the store (`infoif.store.core.Store` is one): the
+    """What a run's reader and writer need of the store (`infoif.runs.store.core.Store` is one): the
     folder of a run, and the index to update."""
 
     def run_dir(self, run_id: str) -> Path: ...

@@ -11,7 +11,7 @@ import numpy as np
 
 from infoif.history import TIME_DECIMALS, Snapshot
 from infoif.probes import Probes
-from infoif.store.files import FORMAT, StoreError, dumps, frozen, save_npz
+from infoif.runs.store.files import FORMAT, StoreError, dumps, frozen, save_npz
 
 __all__ = ["probes_to_arrays", "probes_from_arrays", "heavy_to_arrays", "plane_from_arrays", "probe_name",
            "save_checkpoint", "load_checkpoint", "metric_line"]

@@ -20,11 +20,11 @@ from infoif.control import ACTIVE
 from infoif.history import History
 from infoif.probes import ProbeConfig
 from infoif.spec import ModelSpec
-from infoif.store.files import (FORMAT, StoreError, default_home, dumps, new_id, owner_label, pid_alive,
+from infoif.runs.store.files import (FORMAT, StoreError, default_home, dumps, new_id, owner_label, pid_alive,
                                 read_json, write_atomic)
-from infoif.store.reader import RunReader
-from infoif.store.records import load_checkpoint
-from infoif.store.writer import RunWriter, WriterThread
+from infoif.runs.store.reader import RunReader
+from infoif.runs.store.records import load_checkpoint
+from infoif.runs.store.writer import RunWriter, WriterThread
 
 __all__ = ["Store", "RunInfo", "Opened", "STALE_SECONDS", "fresh_run_key", "model_signature"]
 
@@ -33,7 +33,7 @@ STALE_SECONDS = 15.0  # an active run whose writer has been silent this long was
 
 def fresh_run_key(spec: dict, dataset: dict, seed: int, batch_size: int, probe_config: dict) -> str:
     """What makes a fresh run's model and first epochs: two runs with the same key start the
-    same, so a worker can build (and trace) one before it is asked for (see infoif.service)."""
+    same, so a worker can build (and trace) one before it is asked for (see infoif.runs.service)."""
     return dumps({"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
                   "probe_config": probe_config}, sort_keys=True)
 
@@ -41,7 +41,7 @@ def fresh_run_key(spec: dict, dataset: dict, seed: int, batch_size: int, probe_c
 def model_signature(spec: dict, dataset: dict, workspace: str) -> str:
     """What a run's compiled functions depend on: the spec but its learning rate (a variable),
     the data (captured in them), and the workspace (a model is never handed to another user).
-    Runs with the same signature can train on one compiled model in turn (infoif.worker)."""
+    Runs with the same signature can train on one compiled model in turn (infoif.runs.worker)."""
     from infoif.constants import NOT_IN_GRAPH
 
     spec = {k: v for k, v in spec.items() if k not in NOT_IN_GRAPH}
@@ -484,7 +484,7 @@ class Store:
         return self.home / "sweeps" / f"{sweep_id}.json"
 
     def create_sweep(self, workspace: str, record: dict) -> dict:
-        """Keeps a new sweep's record (see `infoif.sweep`); adds its id, name and creation time."""
+        """Keeps a new sweep's record (see `infoif.runs.sweep`); adds its id, name and creation time."""
         sweep_id = secrets.token_hex(8)
         db = self._db()
         count = db.execute("SELECT count(*) FROM sweeps WHERE workspace = ?", (workspace,)).fetchone()[0]

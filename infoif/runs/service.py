@@ -6,15 +6,15 @@
     service.pause(run_id)           # returns once the worker has paused it
     service.where(run_id)           # {"queued": 2} or {"worker": "w1"} or {}
 
-Sweeps (`infoif.sweep`) send their runs here like any other; a sweep left
+Sweeps (`infoif.runs.sweep`) send their runs here like any other; a sweep left
 running by a server that died is resumed when the next service starts.
 
-Runs execute in worker processes (`infoif.worker`), one per core by default
+Runs execute in worker processes (`infoif.runs.worker`), one per core by default
 (`INFOIF_WORKERS`). Every run a person starts trains at once: it goes to the
 least loaded worker, which interleaves all its runs call by call with
 weighted turns, so N runs on W cores each get about W/N of a core, a run
 someone watches more than one nobody watches, and any person's run more
-than a sweep's (`infoif.fairshare` holds the policy). Once a second the
+than a sweep's (`infoif.runs.fairshare` holds the policy). Once a second the
 service updates the weights and, when the workers' loads drift apart (runs
 ended, a worker died), moves a run from the busiest to the idlest worker
 (unloaded with a checkpoint, loaded there). A workspace may train
@@ -51,18 +51,18 @@ import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 
-from infoif import fairshare
+from infoif.runs import fairshare
 from infoif.control import ACTIVE, DONE, check_batch_size, check_epochs, check_learning_rate
-from infoif.store import Store, owner_label
+from infoif.runs.store import Store, owner_label
 
 __all__ = ["Service", "shared", "ServiceError", "AdmissionError", "default_workers", "limits_from_env"]
 
 log = logging.getLogger("infoif.service")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the directory holding infoif/, the workers' cwd
 MAX_FAILED_STARTS = 4  # workers dying before they are ready, in a row, before the service gives up
 VERB_TIMEOUT = 10.0  # a pause or stop waits this long for its worker (which may be tracing a model)
 QUEUE_LOOKAHEAD = 16  # a free worker may take a queued run this far down the line (one whose model is there)
-RECENT_SIGNATURES = 8  # model signatures remembered per worker (it keeps infoif.worker.MAX_RETIRED models)
+RECENT_SIGNATURES = 8  # model signatures remembered per worker (it keeps infoif.runs.worker.MAX_RETIRED models)
 MAX_RUN_FACTS = 4096  # runs whose signature and sweep membership are cached
 BALANCE_SECONDS = 1.0  # how often the service updates the runs' weights and balances the workers
 MAX_REVIVALS = 1  # times a run continues by itself after its worker died under it
@@ -126,7 +126,7 @@ class _Worker:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "infoif.worker", "--home", str(service.store.home), "--name", name,
+            [sys.executable, "-m", "infoif.runs.worker", "--home", str(service.store.home), "--name", name,
              *(["--hold"] if service.hold else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, stderr=service.worker_log,
             # A session of its own: Ctrl-C in the server's terminal reaches the server only, which
@@ -142,7 +142,7 @@ class _Worker:
         self.running: set[str] = set()  # runs training here, or being loaded here to train
         self.weights: dict[str, float] = {}  # the weight last sent for each run here
         # model signatures of the runs started here lately, newest last: a queued run of one of these
-        # graphs goes here when it can take one, to take over a model done with (infoif.worker)
+        # graphs goes here when it can take one, to take over a model done with (infoif.runs.worker)
         self.recent: OrderedDict = OrderedDict()
         self._ids = itertools.count(1)
         self._replies: dict[int, _Reply] = {}
@@ -267,8 +267,8 @@ class Service:
         return self
 
     def _resume_sweeps(self) -> None:
-        """Sweeps left running by a server that is gone continue here (see `infoif.sweep`)."""
-        from infoif import sweep
+        """Sweeps left running by a server that is gone continue here (see `infoif.runs.sweep`)."""
+        from infoif.runs import sweep
 
         try:
             resumed = sweep.resume_sweeps(self.store, self)
@@ -293,7 +293,7 @@ class Service:
 
     def wait_ready(self, timeout: float = 120.0, warm: bool = False) -> bool:
         """Waits until every worker has imported TensorFlow, and with `warm=True` until each has also
-        warmed up or stopped warming up for real work (`infoif.worker.Worker._warm_up`): tests and
+        warmed up or stopped warming up for real work (`infoif.runs.worker.Worker._warm_up`): tests and
         benchmarks."""
         deadline = time.monotonic() + timeout
         for worker in list(self._workers):
@@ -380,7 +380,7 @@ class Service:
         ahead of the Train click that may follow (a guess: never waited for, never needed). With
         the workspace, on a worker that ran this graph lately if one is free: it may keep a model
         of it to take over (`release`), so nothing needs tracing."""
-        from infoif.store import fresh_run_key, model_signature
+        from infoif.runs.store import fresh_run_key, model_signature
 
         settings = {"spec": spec, "dataset": dataset, "seed": int(seed), "batch_size": int(batch_size),
                     "probe_config": probe_config}
@@ -507,7 +507,7 @@ class Service:
         """The run's `model_signature` (None if unreadable), whether it belongs to a sweep, and its
         workspace; read once."""
         if run_id not in self._run_facts:
-            from infoif.store import StoreError, model_signature
+            from infoif.runs.store import StoreError, model_signature
 
             try:
                 s, info = self.store.run_settings(run_id), self.store.run_info(run_id)
@@ -531,7 +531,7 @@ class Service:
             return False
         return run_id is None or not self._facts(run_id)[1] or not any(self._facts(r)[1] for r in worker.running)
 
-    # ------------------------------------------------------------ sharing (infoif.fairshare decides)
+    # ------------------------------------------------------------ sharing (infoif.runs.fairshare decides)
 
     def _weight(self, run_id: str, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
@@ -745,7 +745,7 @@ class Service:
         return _result(reply, target)
 
     def _fresh_key(self, run_id: str) -> str | None:
-        from infoif.store import StoreError, fresh_run_key
+        from infoif.runs.store import StoreError, fresh_run_key
 
         try:
             info = self.store.run_info(run_id)
@@ -904,8 +904,8 @@ class Service:
         still exiting then: 1 in 25 tries left a run "running" for ever), and queues the interrupted
         runs of the sweeps this process coordinates again: those, and the runs that such a worker
         marked interrupted itself as it exited in order (it outlives its server by a moment)."""
-        from infoif import sweep
-        from infoif.store.files import HOST, pid_alive
+        from infoif.runs import sweep
+        from infoif.runs.store.files import HOST, pid_alive
 
         with self._lock:  # the runs of this service's own workers: `_on_death` reports theirs
             own = {f"{HOST}:{w.pid}" for w in self._workers}
@@ -946,7 +946,7 @@ _shared_lock = threading.Lock()
 def shared(home=None, hold: bool = False) -> Service:
     """The process's service for a home (a server's: started on first use, resuming the sweeps a
     dead server left running; see `Service` for `hold`)."""
-    from infoif.store import default_home
+    from infoif.runs.store import default_home
 
     key = str(Path(home).expanduser().resolve() if home is not None else default_home().resolve())
     with _shared_lock:

@@ -1,9 +1,9 @@
-"""The sharing policy (`infoif.fairshare`), as plain data in and decisions out: weighted turns,
+"""The sharing policy (`infoif.runs.fairshare`), as plain data in and decisions out: weighted turns,
 placement, rebalancing and admission. No processes, no clock."""
 
 import pytest
 
-from infoif.fairshare import (CHART_SECONDS, CHART_SECONDS_MAX, MAX_LEAD_SECONDS, SWEEP, UNWATCHED, WATCHED, Limits, Refresh, Turns,
+from infoif.runs.fairshare import (CHART_SECONDS, CHART_SECONDS_MAX, MAX_LEAD_SECONDS, SWEEP, UNWATCHED, WATCHED, Limits, Refresh, Turns,
                               WorkerLoad, admission, chart_refresh, place, rebalance, weight)
 
 

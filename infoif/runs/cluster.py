@@ -4,13 +4,13 @@
     coordinator.join()            # True once every run has ended (or the sweep was cancelled)
     coordinator.error             # None, or why the sweep could not go on (say, no scheduler there)
 
-`infoif.sweep.launch` starts one of these when a sweep's record names a
+`infoif.runs.sweep.launch` starts one of these when a sweep's record names a
 cluster (`--cluster` on the command line, or INFOIF_DASK). It coordinates from
 a daemon thread of this process (the server, or the command line):
 
 - it connects a `distributed.Client` to the scheduler and submits one task per
   run that has not finished, in grid order, keyed `infoif-run-<run id>-<attempt>`;
-- each task (`train_run`, reached through `infoif.shipping.call` on a worker) trains its run into a scratch store of
+- each task (`train_run`, reached through `infoif.runs.shipping.call` on a worker) trains its run into a scratch store of
   the worker process with the ordinary `Trainer`, sends its progress (epoch,
   latest metrics, worker address) back every half second as a Dask event, and
   returns the run's files (history, probes, checkpoint, model);
@@ -38,17 +38,17 @@ nothing.
 The scheduler and the workers need nothing of this repository, only the
 requirements (`pip install -r requirements.txt`). Before anything is made,
 `check_cluster` (the command line, the dashboard) and the coordinator ask every
-worker what it has (`infoif.shipping.environment`, without importing anything)
+worker what it has (`infoif.runs.shipping.environment`, without importing anything)
 and `cluster_problems` refuses, in one message naming each worker, what it lacks
 and what to run there: no workers, a worker without tensorflow, keras, numpy or
 pandas, or a Python minor, TensorFlow/Keras major.minor or numpy major version
 that differs from this process's. Then the coordinator ships this process's own
 `infoif` and the sample datasets to every worker, present and future, as a
-worker plugin named after their hash, and each task is `infoif.shipping.call`
+worker plugin named after their hash, and each task is `infoif.runs.shipping.call`
 sent by value (standard library only: the scheduler unpickles every task graph
-and cannot import `infoif`), naming that version and "infoif.cluster:train_run";
-its arguments are plain dicts, strings and bytes. See `infoif.shipping` for why.
-As in the README (tests/test_cluster.py runs these very commands):
+and cannot import `infoif`), naming that version and "infoif.runs.cluster:train_run";
+its arguments are plain dicts, strings and bytes. See `infoif.runs.shipping` for why.
+As in the README (tests/runs/test_cluster.py runs these very commands):
 
     dask scheduler --host 10.0.0.5 --port 8786 --no-dashboard
     dask worker tcp://10.0.0.5:8786 --host 10.0.0.7 --nthreads 1 --no-dashboard
@@ -78,7 +78,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from infoif.shipping import SENT, WORKER_PACKAGES, ShipCode, bundle, environment
+from infoif.runs.shipping import SENT, WORKER_PACKAGES, ShipCode, bundle, environment
 
 __all__ = ["DaskSweep", "ClusterError", "check_cluster", "cluster_problems", "train_run", "CONNECT_SECONDS",
            "PROGRESS_SECONDS"]
@@ -94,7 +94,7 @@ RECORD_SECONDS = 2.0  # how often the coordinator reads the sweep's record (canc
 STOP_GRACE_SECONDS = 15.0  # after a cancel, how long runs in flight have to send their (stopped) files
 LOST_SCHEDULER_SECONDS = 30.0  # a scheduler unreachable this long mid-sweep ends the sweep with an error
 TASK_RETRIES = 1  # a task that raised (not a training error: those end the run "failed") is tried once more
-TRAIN_RUN = "infoif.cluster:train_run"  # the task's function, named for infoif.shipping.call
+TRAIN_RUN = "infoif.runs.cluster:train_run"  # the task's function, named for infoif.runs.shipping.call
 RESULT_FILES = ("metrics.jsonl", "checkpoint.npz", "model.keras", "setup.npz")  # besides probes/ and status.json
 
 
@@ -127,7 +127,7 @@ def _scratch_store(worker):
     """This worker process's scratch store: where its tasks train their runs before sending the files
     back. One per process (one writer thread, one index), in the worker's local directory, which Dask
     removes when the worker closes."""
-    from infoif.store import Store
+    from infoif.runs.store import Store
 
     base = Path(getattr(worker, "local_directory", None) or "/tmp") / "infoif-scratch"
     key = str(base)
@@ -191,7 +191,7 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
     """
     from distributed import get_worker
 
-    from infoif.shipping import stopping
+    from infoif.runs.shipping import stopping
 
     worker = get_worker()
     address = worker.address
@@ -200,7 +200,7 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
     _configure_tensorflow()
     from infoif.probes import ProbeConfig
     from infoif.spec import ModelSpec
-    from infoif.store import StoreError
+    from infoif.runs.store import StoreError
     from infoif.training import Trainer
 
     store, workspace = _scratch_store(worker)
@@ -301,7 +301,7 @@ def cluster_problems(address: str, mine: dict, theirs: dict[str, dict]) -> str |
 
     Args:
         address: the scheduler's address (named in the message).
-        mine: this process's `infoif.shipping.environment()`.
+        mine: this process's `infoif.runs.shipping.environment()`.
         theirs: each worker's (address -> its environment; {"error": ...} if it could not say).
     """
     if not theirs:
@@ -360,11 +360,11 @@ class DaskSweep:
     """Coordinates one sweep's runs on a Dask cluster from a daemon thread of this process.
 
     Args:
-        store: the `infoif.store.Store` that keeps the sweep and its runs.
+        store: the `infoif.runs.store.Store` that keeps the sweep and its runs.
         sweep_id: the sweep's id (its record: `store.sweep(sweep_id)`).
         address: the scheduler's address, like tcp://10.0.0.5:8786.
         connect_timeout: seconds to try reaching the scheduler before giving up with `error`.
-        ship_code: send the workers this process's `infoif` (`infoif.shipping`); False: they import
+        ship_code: send the workers this process's `infoif` (`infoif.runs.shipping`); False: they import
             their own (the repository on their PYTHONPATH, and the scheduler's: the old way, kept
             for bench/cluster.py to compare with).
     """
@@ -644,7 +644,7 @@ class DaskSweep:
     def _write_result(self, run_id: str, result: dict) -> None:
         """Writes a run's files as its task returned them: stale files of an earlier partial
         attempt go first, status.json comes last (then the index is read from the files)."""
-        from infoif.store.files import dumps, write_atomic
+        from infoif.runs.store.files import dumps, write_atomic
 
         run_dir = self.store.run_dir(run_id)
         files = {}
@@ -752,6 +752,6 @@ class DaskSweep:
 
 
 def _owner() -> str:
-    from infoif.store import owner_label
+    from infoif.runs.store import owner_label
 
     return owner_label()

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from infoif.fairshare import Limits
-from infoif.service import AdmissionError, Service, ServiceError
+from infoif.runs.fairshare import Limits
+from infoif.runs.service import AdmissionError, Service, ServiceError
 from tests.conftest import wait_for
 
 
@@ -58,7 +58,7 @@ def test_every_run_trains_at_once_shared_across_the_workers(service):
     """Runs "until stopped", more than the old slots (2 per worker) and in several workspaces: none
     queues, all progress together, spread over every worker; each pauses exactly. Meanwhile pages
     are told to redraw their charts less often, and as often as before once the runs pause."""
-    from infoif.fairshare import Refresh, chart_refresh
+    from infoif.runs.fairshare import Refresh, chart_refresh
     from infoif.spec import ModelSpec
     from tests.conftest import CIRCLE
 
@@ -213,7 +213,7 @@ def test_a_run_whose_checkpoint_is_gone_is_refused_with_its_reason(service, new_
 
 
 def test_settings_from_the_environment_are_checked(monkeypatch, tmp_path):
-    from infoif.service import default_workers
+    from infoif.runs.service import default_workers
 
     monkeypatch.setenv("INFOIF_WORKERS", "many")
     with pytest.raises(ServiceError, match="Received: INFOIF_WORKERS='many'"):
@@ -279,7 +279,7 @@ def test_a_loaded_run_wakes_the_workers_loop_at_once(tmp_path):
     out would have left it in the pipe)."""
     import io
 
-    from infoif.worker import Worker, _Lines
+    from infoif.runs.worker import Worker, _Lines
 
     stdin_read, stdin_write = os.pipe()
     lines = _Lines(stdin_read)

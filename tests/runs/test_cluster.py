@@ -1,4 +1,4 @@
-"""Sweeps on a real Dask cluster (`infoif.cluster`): a scheduler and two workers in subprocesses on
+"""Sweeps on a real Dask cluster (`infoif.runs.cluster`): a scheduler and two workers in subprocesses on
 127.0.0.1; a sweep from the command line lands in the store with its workers' addresses; a worker
 killed mid-sweep loses nothing; a cancel keeps what was trained; an unreachable scheduler says so."""
 
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from infoif import sweep
-from infoif.cluster import DaskSweep, cluster_problems
+from infoif.runs import sweep
+from infoif.runs.cluster import DaskSweep, cluster_problems
 from infoif.session import Session
-from infoif.sweep import SweepError
+from infoif.runs.sweep import SweepError
 from infoif.spec import ModelSpec
-from infoif.store import Store
+from infoif.runs.store import Store
 from tests.conftest import CIRCLE, wait_for
 from tests.e2e.test_browser import free_port
 from tests.test_cli import ROOT, infoif
@@ -308,7 +308,7 @@ import sys
 class NoTensorflow:
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] == "tensorflow":
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked by tests/test_cluster.py)", name=name)
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by tests/runs/test_cluster.py)", name=name)
         return None
 
 
@@ -366,7 +366,7 @@ def test_versions_that_matter_are_named_with_their_fix():
 
 
 def test_the_client_asks_itself_without_importing_tensorflow():
-    code = ("import sys; from infoif.shipping import environment; from infoif.cluster import check_cluster; "
+    code = ("import sys; from infoif.runs.shipping import environment; from infoif.runs.cluster import check_cluster; "
             "found = environment(); assert found['tensorflow'] and found['keras'], found; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -2,14 +2,14 @@
 
     version, data = bundle()                      # a zip of infoif/ and sample_data/, and its hash
     client.register_plugin(ShipCode(version, data))   # every worker, present and future, unpacks it
-    client.submit(SENT.call, version, "infoif.cluster:train_run", ...)   # runs that version's function
+    client.submit(SENT.call, version, "infoif.runs.cluster:train_run", ...)   # runs that version's function
 
 Why a worker plugin with the code as bytes (not `UploadDirectory`, `upload_file` or a wheel):
 
 - **The scheduler unpickles the task graph** (distributed 2024.x and later), and it has
   nothing of ours. So what it sees must import nothing from `infoif`: the tasks are `call`
   and `keep`, functions of this module, which is registered with cloudpickle to travel *by
-  value* (their code, not the name `infoif.shipping.call`); they use the standard library
+  value* (their code, not the name `infoif.runs.shipping.call`); they use the standard library
   only. Their arguments are strings, numbers, plain dicts and bytes. The plugin (with the
   zip in it) goes to the scheduler as bytes it keeps and hands to workers without
   unpickling it, and a worker unpickles it before it has any of our code: it is by value too.
@@ -61,7 +61,7 @@ def _shipped_files() -> list[tuple[str, Path]]:
     """(name in the zip, path) of every file of the package (no caches) and every sample dataset."""
     from infoif.datasets import SAMPLE_DIR
 
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # infoif/, this module being infoif/runs/shipping.py
     files = []
     for root, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
@@ -218,7 +218,7 @@ def stopping(token: str) -> bool:
 
 def by_value(function):
     """A copy of `function` that pickle cannot find under its name. distributed tries plain pickle
-    first, which would send `infoif.shipping.call` by name (the scheduler and a fresh worker cannot
+    first, which would send `infoif.runs.shipping.call` by name (the scheduler and a fresh worker cannot
     import it); with the copy it falls back to cloudpickle, which sends the code (and, since this
     module is registered by value, the code of what it uses from here)."""
     copy = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__,

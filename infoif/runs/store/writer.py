@@ -16,11 +16,11 @@ import numpy as np
 
 from infoif.control import ACTIVE
 from infoif.history import Snapshot, Thinned
-from infoif.store.files import dumps, owner_label, save_npz, write_atomic
-from infoif.store.records import heavy_to_arrays, metric_line, probe_name, probes_to_arrays, save_checkpoint
+from infoif.runs.store.files import dumps, owner_label, save_npz, write_atomic
+from infoif.runs.store.records import heavy_to_arrays, metric_line, probe_name, probes_to_arrays, save_checkpoint
 
 if TYPE_CHECKING:
-    from infoif.store.files import Folders
+    from infoif.runs.store.files import Folders
 
 __all__ = ["RunWriter", "WriterThread", "HEARTBEAT_SECONDS", "MODEL_SECONDS"]
 
