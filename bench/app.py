@@ -148,7 +148,7 @@ def slider_to_redraw(browser, moves: int = 5) -> list[float]:
 def interfaces_rerun_ms(repeats: int) -> dict[str, float]:
     from streamlit.testing.v1 import AppTest
 
-    from infoif.probes import ProbeConfig
+    from infoif.train.probes import ProbeConfig
     from infoif.runs.service import shared
 
     home = tempfile.mkdtemp(prefix="infoif-bench-")
@@ -245,7 +245,7 @@ def watched_epochs_per_second(browser, page_name: str = "Interfaces", tab: str |
 GC_CODE = """
 import gc, statistics, time
 import streamlit, pandas, plotly.graph_objects
-import infoif.session, infoif.runs.service, infoif.plane, infoif.data, infoif.datasets
+import infoif.session, infoif.runs.service, infoif.train.plane, infoif.data, infoif.datasets
 import infoif.figures; infoif.figures.import_all()
 def median_ms():
     times = []

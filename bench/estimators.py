@@ -1,4 +1,4 @@
-"""Benchmark: cost per interface of the information-plane estimators in infoif.estimators.
+"""Benchmark: cost per interface of the information-plane estimators in infoif.train.estimators.
 
     python bench/estimators.py                 # full table (a few seconds)
     python bench/estimators.py --quick         # fewer repeats
@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from infoif import estimators  # noqa: E402
-from infoif.estimators import binning_mi, kde_mi, kde_mi_bounds  # noqa: E402
+from infoif.train import estimators  # noqa: E402
+from infoif.train.estimators import binning_mi, kde_mi, kde_mi_bounds  # noqa: E402
 
 SAMPLES = (256, 512, 1024)
 UNITS = (2, 16)
@@ -88,7 +88,7 @@ def probe_table(repeats: int) -> None:
     from types import SimpleNamespace
 
     from infoif.models import InterfaceProbe, ModelSpec, build_model
-    from infoif.probes import ProbeConfig, measure, probe_setup
+    from infoif.train.probes import ProbeConfig, measure, probe_setup
 
     batch, d, units = 4096, 12, 8
     rng = np.random.default_rng(1)

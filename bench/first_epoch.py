@@ -50,7 +50,7 @@ def dataset(rows, dim, seed=0):
 
 def grappler(on: bool) -> None:
     """TensorFlow's graph optimiser, process-wide: on (its default) for fit and the raw floor. The
-    engine turns it off for its own calls only (`infoif.engine._call`)."""
+    engine turns it off for its own calls only (`infoif.train.engine._call`)."""
     import tensorflow as tf
 
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": not on})
@@ -67,7 +67,7 @@ def fit_first_epoch(spec, ds, seed) -> float:
 
 
 def runner_first_epoch(spec, ds, seed, ahead: bool) -> float:
-    from infoif.runner import Runner
+    from infoif.train.runner import Runner
 
     if ahead:  # what a worker does while the settings are on screen
         runner = Runner(spec, ds, seed=seed, batch_size=BATCH)
@@ -87,7 +87,7 @@ def runner_first_epoch(spec, ds, seed, ahead: bool) -> float:
 
 
 def runner_epochs_per_second(spec, ds, epochs=600) -> float:
-    from infoif.runner import Runner
+    from infoif.train.runner import Runner
 
     runner = Runner(spec, ds, seed=0, batch_size=BATCH)
     runner.prepare()

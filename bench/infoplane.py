@@ -12,7 +12,7 @@ relu, trained as the dashboard trains (Adam, learning rate 0.01, batch 32, on
 the 80% training split), each seed from the same initial weights for both.
 
 Every interface is measured on all 4,096 patterns with the dashboard's own
-probes (`infoif.probes.measure`, default `ProbeConfig`: binning with 30 bins
+probes (`infoif.train.probes.measure`, default `ProbeConfig`: binning with 30 bins
 over a range fixed for the run, KDE lower and upper bounds with noise
 variance 0.1 on a fixed random 512 of the patterns), at about 60 epochs
 spread over the run (log-spaced early, evenly later). For each interface it
@@ -39,9 +39,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from infoif import estimators as est  # noqa: E402
+from infoif.train import estimators as est  # noqa: E402
 from infoif.datasets import BITS12_SAMPLE, prepare_sample  # noqa: E402
-from infoif.probes import ProbeConfig, measure, probe_setup  # noqa: E402
+from infoif.train.probes import ProbeConfig, measure, probe_setup  # noqa: E402
 
 ACTIVATIONS = ("tanh", "relu")
 INTERFACES, UNITS = 4, 5

@@ -93,7 +93,7 @@ def thread_rates(k: int) -> list[float]:
     thread (as the server had it)."""
     from infoif import datasets
     from infoif.spec import ModelSpec
-    from infoif.training import Trainer
+    from infoif.train.training import Trainer
 
     ds = datasets.prepare_sample("Circle")
     trainers = [Trainer(ModelSpec(), ds, seed=i) for i in range(k)]

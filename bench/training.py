@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from infoif.models import ModelSpec, build_model  # noqa: E402
-from infoif.training import Trainer  # noqa: E402
+from infoif.train.training import Trainer  # noqa: E402
 
 BATCH = 32
 
@@ -82,7 +82,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np
 from types import SimpleNamespace
 from infoif.models import ModelSpec
-from infoif.training import Trainer
+from infoif.train.training import Trainer
 rng = np.random.default_rng(0)
 x = rng.normal(size=(500, 2)).astype("float32")
 y = (x[:, 0] * x[:, -1] > 0).astype("int64")

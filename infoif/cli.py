@@ -148,7 +148,7 @@ def _runs(args, parser) -> int:
         print(f"No runs in {store.home}" + (f" for workspace {args.workspace}" if args.workspace else "") + ".")
         return 0
     rows = [("run", "id", "workspace", "dataset", "N", "status", "epochs", "metric", "worker")]
-    from infoif.history import headline_metric
+    from infoif.train.history import headline_metric
 
     for i in infos:
         metric = headline_metric(i.metrics) if i.metrics else ""
@@ -233,7 +233,7 @@ def _setup(args, parser):
 def _train(args, parser) -> int:
     store, spec, ref, name, workspace, opened = _setup(args, parser)
     frame, dataset = opened.frame, opened.dataset
-    from infoif.training import Trainer
+    from infoif.train.training import Trainer
 
     info = store.create_run(workspace, spec, ref, name, seed=args.seed,
                             batch_size=min(args.batch_size, len(dataset.x_train)))
@@ -377,7 +377,7 @@ def _sweep_bar(state, seconds: float) -> str:
 
 
 def _progress(trainer, epochs: int, seconds: float) -> str:
-    from infoif.history import headline_metric
+    from infoif.train.history import headline_metric
 
     latest = trainer.latest
     if latest is None:

@@ -32,10 +32,10 @@ from pathlib import Path
 from infoif import data as data_lib
 from infoif import datasets
 from infoif.constants import AUTO
-from infoif.control import ACTIVE, BADGES, check_epochs
+from infoif.train.control import ACTIVE, BADGES, check_epochs
 from infoif.runs.fairshare import Refresh
-from infoif.history import headline_metric, history_csv
-from infoif.probes import ProbeConfig
+from infoif.train.history import headline_metric, history_csv
+from infoif.train.probes import ProbeConfig
 from infoif.spec import ModelSpec
 from infoif.runs.store import RunInfo, Store, StoreError
 from infoif.urlstate import Settings, from_query, to_query
@@ -206,7 +206,7 @@ class RunView:
         return self.store.reader(self.id).problem
 
     def probe_setup(self):
-        """The run's fixed probe settings (`infoif.probes.ProbeSetup`), or None before it starts."""
+        """The run's fixed probe settings (`infoif.train.probes.ProbeSetup`), or None before it starts."""
         return self.store.probe_setup(self.id)
 
     def hist_edges(self):

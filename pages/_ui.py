@@ -46,7 +46,8 @@ def service():
     (bench/app.py prints both)."""
     import gc
 
-    from infoif import figures, plane  # noqa: F401 - imported before the freeze: the pages use them
+    from infoif import figures  # noqa: F401 - imported before the freeze: the pages use them
+    from infoif.train import plane  # noqa: F401 - likewise
 
     figures.import_all()
     from infoif.runs.service import shared

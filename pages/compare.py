@@ -8,9 +8,9 @@ import streamlit as st
 
 from infoif.runs import sweep as sweeps
 from infoif.constants import MAX_SWEEP_SEEDS, SWEEP_SETTINGS
-from infoif.control import STATUSES
+from infoif.train.control import STATUSES
 from infoif.runs.service import ServiceError
-from infoif.history import headline_metric
+from infoif.train.history import headline_metric
 from infoif.runs.store import StoreError
 from pages import _ui
 

@@ -146,7 +146,7 @@ with types:
         },
     )
 
-from infoif.plane import is_planar  # noqa: E402
+from infoif.train.plane import is_planar  # noqa: E402
 
 if is_planar(d):
     from infoif.figures.data import scatter_2d_figure

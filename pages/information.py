@@ -55,7 +55,7 @@ if history is not None:
 
 def _plane(probed, key: str):
     from infoif.figures.information import info_plane_figure
-    from infoif.probes import saturation_note
+    from infoif.train.probes import saturation_note
 
     info = [h.probes.info[key] for h in probed]
     latest = info[-1]

@@ -18,7 +18,7 @@ VIEWS = ["Weights", "Outputs", "Energy", "Input plane"]
 
 history = _ui.need_history(s)
 if history is not None:
-    from infoif.plane import is_planar
+    from infoif.train.plane import is_planar
 
     probed_epochs = [h.epoch for h in history if h.has_probes]
     left, right = st.columns([3, 2], vertical_alignment="bottom")

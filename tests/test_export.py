@@ -198,7 +198,7 @@ def test_the_export_holds_the_preparation_as_keras_layers(trained):
 
 
 def test_trainer_export_reads_raw_rows(trained, tmp_path):
-    from infoif.training import Trainer
+    from infoif.train.training import Trainer
 
     ds = trained["tips: day (4 classes, text)"]["ds"]
     trainer = Trainer(ModelSpec(num_interfaces=3), ds, seed=0)

@@ -166,7 +166,7 @@ def clustering_figure(view, labels, epoch: int, *, variance=None, class_names: S
 
     Args:
         view: (N, V, 2) the outputs of V probe samples projected on each
-            interface's first two principal axes (`infoif.estimators.pca_2d`).
+            interface's first two principal axes (`infoif.train.estimators.pca_2d`).
         labels: (V,) the samples' labels: class indices 0..C-1 when
             `class_names` is given (one colour per class), else numbers (a
             continuous colour scale, e.g. a regression target).

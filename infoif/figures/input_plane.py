@@ -1,7 +1,7 @@
 """Interfaces page charts, tab Input plane (2-D datasets): TF Playground's view of the model's
 prediction over the input plane with the data on top (`decision_surface_figure`), and each
 interface's output over the plane (`interface_response_figure`). The numbers they draw come
-from `infoif.plane`.
+from `infoif.train.plane`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-# The percentiles of TensorBoard's distribution view, as `infoif.estimators` computes them.
+# The percentiles of TensorBoard's distribution view, as `infoif.train.estimators` computes them.
 BAND_PERCENTILES = (0, 7, 16, 31, 50, 69, 84, 93, 100)
 
 _OVERLAY_MAX = 12  # output histograms: overlaid step lines up to here, a heat map beyond

@@ -198,10 +198,10 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
     key = worker.get_current_task()
     token = secrets.token_hex(8)  # this execution: a rescheduled task draws a new one
     _configure_tensorflow()
-    from infoif.probes import ProbeConfig
+    from infoif.train.probes import ProbeConfig
     from infoif.spec import ModelSpec
     from infoif.runs.store import StoreError
-    from infoif.training import Trainer
+    from infoif.train.training import Trainer
 
     store, workspace = _scratch_store(worker)
     ref = dict(settings["dataset"])

@@ -52,7 +52,7 @@ from collections import Counter, OrderedDict
 from pathlib import Path
 
 from infoif.runs import fairshare
-from infoif.control import ACTIVE, DONE, check_batch_size, check_epochs, check_learning_rate
+from infoif.train.control import ACTIVE, DONE, check_batch_size, check_epochs, check_learning_rate
 from infoif.runs.store import Store, owner_label
 
 __all__ = ["Service", "shared", "ServiceError", "AdmissionError", "default_workers", "limits_from_env"]

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from infoif.constants import DASK_ENV, MAX_SEED, MAX_SWEEP_RUNS, MAX_SWEEP_SEEDS, NOT_IN_GRAPH, SWEEP_SETTINGS
-from infoif.control import ACTIVE, DONE, check_batch_size, check_epochs
+from infoif.train.control import ACTIVE, DONE, check_batch_size, check_epochs
 from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["SweepError", "SweepPlan", "SweepProgress", "parse_values", "parse_grid", "parse_plan", "make_plan",
@@ -218,7 +218,7 @@ def create(store, workspace: str, plan: SweepPlan, base_spec: ModelSpec, dataset
            batch_size: int, probe_config=None, cluster: str | None = None, max_batch: int | None = None) -> dict:
     """Makes the sweep's runs (idle) and its record; nothing trains until `launch`.
     `max_batch` caps batch sizes (the training set's size)."""
-    from infoif.probes import ProbeConfig
+    from infoif.train.probes import ProbeConfig
     from infoif.runs.store import owner_label
 
     probe_config = probe_config or ProbeConfig()
@@ -466,7 +466,7 @@ def result_metrics(frame) -> tuple[list[str], str | None]:
     headline metric of its latest finished run (of any run with metrics before one finishes)."""
     import pandas as pd
 
-    from infoif.history import headline_metric
+    from infoif.train.history import headline_metric
 
     metrics = [m for m in RESULT_METRICS if m in frame.columns]
     if not metrics:

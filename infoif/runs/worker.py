@@ -244,10 +244,10 @@ class Worker:
                 self._done_loading((run_id, runner))
 
     def _warm_up(self) -> None:
-        """Pays TensorFlow's and Keras' one-time costs with a tiny model (`infoif.runner.warm_up`,
+        """Pays TensorFlow's and Keras' one-time costs with a tiny model (`infoif.train.runner.warm_up`,
         ~1.8 s), while nothing else is asked of this worker: a run or a model to build ahead that
         comes meanwhile stops it at its next step (within ~0.3 s), and goes first."""
-        from infoif.runner import warm_up
+        from infoif.train.runner import warm_up
 
         try:
             complete = warm_up(interrupted=lambda: not self._to_load.empty())
@@ -294,8 +294,8 @@ class Worker:
     def _build(self, settings: dict, workspace: str | None = None, **kwargs):
         """A runner for these settings: on a retired model of the same graph when this worker has
         one for the workspace, else on a new model."""
-        from infoif.probes import ProbeConfig
-        from infoif.runner import Runner
+        from infoif.train.probes import ProbeConfig
+        from infoif.train.runner import Runner
         from infoif.spec import ModelSpec
         from infoif.runs.store import model_signature
 
@@ -412,7 +412,7 @@ class Worker:
     def unload_ended(self) -> None:
         """Unloads the sweep runs that ended (and were reported): their models serve the next runs.
         A run the dashboard shows stays loaded, for its downloads and predictions."""
-        from infoif.control import DONE
+        from infoif.train.control import DONE
 
         for run_id, runner in list(self.runners.items()):
             if (runner.done_when_ended and runner.status in DONE
@@ -538,7 +538,7 @@ def main(argv=None) -> int:
     # model ahead of time, inside TensorFlow's C++, which must not be torn down mid-way: wait
     # for it, then leave without the interpreter's clean-up of daemon threads.
     worker.stop_loader()
-    from infoif.engine import _wait_for_tracers
+    from infoif.train.engine import _wait_for_tracers
 
     _wait_for_tracers()
     sys.stdout.flush()

@@ -26,7 +26,7 @@ def rng(seed=0):
 
 
 def bands_for(E, N, seed=0):
-    """(E, N, 9) increasing percentiles, like infoif.estimators.percentile_bands_per_row gives."""
+    """(E, N, 9) increasing percentiles, like infoif.train.estimators.percentile_bands_per_row gives."""
     return np.sort(rng(seed).normal(size=(E, N, 9)), axis=2)
 
 

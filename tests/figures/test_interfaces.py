@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from infoif import estimators
+from infoif.train import estimators
 from infoif.figures.interfaces import (
     BAND_PERCENTILES, distribution_bands_figure, energy_curves_figure, final_energy_figure, kernel_heatmaps_figure,
     kernel_norm_figure, output_histograms_figure, similarity_figure,

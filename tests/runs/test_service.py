@@ -259,7 +259,7 @@ def test_idle_workers_warm_up_and_report_it(service):
 
 
 def test_warming_up_gives_way_to_real_work():
-    from infoif.runner import warm_up
+    from infoif.train.runner import warm_up
 
     asked = []
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infoif.probes import ProbeConfig
+from infoif.train.probes import ProbeConfig
 from infoif.spec import ModelSpec
 from infoif.runs.store import Store, StoreError
 
@@ -30,7 +30,7 @@ def store(tmp_path):
 
 def train_into(store, workspace, epochs, spec=SPEC, ref=CIRCLE, config=None):
     """Trains a run in this process with the store's writer; returns (run id, trainer)."""
-    from infoif.training import Trainer
+    from infoif.train.training import Trainer
 
     opened = store.dataset(ref)
     frame, dataset = opened.frame, opened.dataset

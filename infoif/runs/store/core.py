@@ -16,9 +16,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from infoif.control import ACTIVE
-from infoif.history import History
-from infoif.probes import ProbeConfig
+from infoif.train.control import ACTIVE
+from infoif.train.history import History
+from infoif.train.probes import ProbeConfig
 from infoif.spec import ModelSpec
 from infoif.runs.store.files import (FORMAT, StoreError, default_home, dumps, new_id, owner_label, pid_alive,
                                 read_json, write_atomic)

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from infoif.history import Snapshot
+from infoif.train.history import Snapshot
 from infoif.runs.store.records import plane_from_arrays, probes_from_arrays
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class RunReader:
     def setup(self):
         """The run's `ProbeSetup` (probe batch, binning range, histogram edges), written when it
         starts; None before that, or if damaged (then `problem` says so)."""
-        from infoif.probes import ProbeSetup
+        from infoif.train.probes import ProbeSetup
 
         with self._lock:
             if self._setup is None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from infoif.history import TIME_DECIMALS, Snapshot
-from infoif.probes import Probes
+from infoif.train.history import TIME_DECIMALS, Snapshot
+from infoif.train.probes import Probes
 from infoif.runs.store.files import FORMAT, StoreError, dumps, frozen, save_npz
 
 __all__ = ["probes_to_arrays", "probes_from_arrays", "heavy_to_arrays", "plane_from_arrays", "probe_name",
@@ -44,7 +44,7 @@ def heavy_to_arrays(snapshot: Snapshot) -> dict[str, np.ndarray] | None:
 def plane_from_arrays(arrays):
     if "plane.z" not in arrays.files:
         return None
-    from infoif.plane import PlaneView
+    from infoif.train.plane import PlaneView
 
     x_name, y_name = json.loads(str(arrays["plane.names"]))
     return PlaneView(frozen(arrays["plane.xx"]), frozen(arrays["plane.yy"]), frozen(arrays["plane.z"]),
@@ -69,7 +69,7 @@ def save_checkpoint(path: Path, ck) -> None:
 
 
 def load_checkpoint(path: Path):
-    from infoif.runner import Checkpoint
+    from infoif.train.runner import Checkpoint
 
     try:
         with np.load(path, allow_pickle=False) as z:

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from infoif.control import ACTIVE
-from infoif.history import Snapshot, Thinned
+from infoif.train.control import ACTIVE
+from infoif.train.history import Snapshot, Thinned
 from infoif.runs.store.files import dumps, owner_label, save_npz, write_atomic
 from infoif.runs.store.records import heavy_to_arrays, metric_line, probe_name, probes_to_arrays, save_checkpoint
 

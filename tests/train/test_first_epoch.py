@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from infoif import datasets
-from infoif.runner import Runner
+from infoif.train.runner import Runner
 from infoif.spec import ModelSpec
 
 from tests.conftest import CIRCLE
@@ -101,7 +101,7 @@ def test_the_fused_adam_update_is_keras_adam(circle, monkeypatch):
     Keras' own `optimizer.apply`; any other optimizer goes through Keras."""
     import keras
 
-    import infoif.engine as engine_module
+    import infoif.train.engine as engine_module
     from infoif.models import build_model
 
     ds, _ = circle
@@ -147,7 +147,7 @@ def test_a_run_that_switches_paths_has_the_history_of_one_that_does_not(circle):
 def test_a_fresh_model_built_ahead_is_the_one_the_run_gets(service):
     """A worker given the settings on screen builds that model before Train; the run adopts it."""
     import infoif.runs.worker as worker_module
-    from infoif.probes import ProbeConfig
+    from infoif.train.probes import ProbeConfig
     from infoif.runs.store import Store
 
     store = Store(service.store.home)
@@ -211,7 +211,7 @@ def test_a_sweep_run_is_traced_whole_before_its_first_epoch_when_that_pays(circl
     many epochs (its own and later seeds'), only the chunked path for a few. Nothing is left to
     trace behind its training, and its history is a fresh run's. Its model is written at its end,
     not at its first flush too (a run someone watches has it at once)."""
-    from infoif.runner import FUSE_AHEAD_EPOCHS
+    from infoif.train.runner import FUSE_AHEAD_EPOCHS
     from infoif.runs.store import Store
 
     ds, frame = circle
@@ -302,7 +302,7 @@ def test_reset_hands_the_old_runs_model_to_the_next_fresh_one(service):
     import dataclasses
 
     import infoif.runs.worker as worker_module
-    from infoif.probes import ProbeConfig
+    from infoif.train.probes import ProbeConfig
     from infoif.runs.store import Store
 
     store = Store(service.store.home)
@@ -377,7 +377,7 @@ def test_the_engines_call_options_stay_with_its_calls(circle):
     train(runner, 3)
     assert tf.config.optimizer.get_experimental_options() == before_global
     assert tf_context.context().function_call_options is before_thread
-    from infoif.engine import _call
+    from infoif.train.engine import _call
 
     seen = []
     _call(lambda: seen.append(tf_context.context().function_call_options))

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from infoif.probes import ProbeConfig, Probes
+from infoif.train.probes import ProbeConfig, Probes
 
 TIME_DECIMALS = 6  # an epoch's training time (seconds) as the store writes it (store/records.py)
 
@@ -45,7 +45,7 @@ class Snapshot:
     time: float  # seconds of training (wall time while running) since the run started
     metrics: Mapping[str, float]  # loss, val_loss, accuracy/val_accuracy or mae/val_mae, lr, batch_size
     probes: Probes | None = None
-    plane: Any = None  # an infoif.plane.PlaneView on 2-D data, in the newest probe records only
+    plane: Any = None  # an infoif.train.plane.PlaneView on 2-D data, in the newest probe records only
 
     @property
     def has_probes(self) -> bool:

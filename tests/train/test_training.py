@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-from infoif.estimators import BAND_PERCENTILES
+from infoif.train.estimators import BAND_PERCENTILES
 from infoif.models import ModelSpec
-from infoif.probes import ProbeConfig
-from infoif.training import Trainer
+from infoif.train.probes import ProbeConfig
+from infoif.train.training import Trainer
 
 SPEC = ModelSpec(num_interfaces=4, units=3)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from infoif.control import ACTIVE, STATUSES, Control
+from infoif.train.control import ACTIVE, STATUSES, Control
 
 
 def test_train_budget_then_finished():

@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from infoif import estimators as est
+from infoif.train import estimators as est
 
 __all__ = [
     "ProbeConfig",

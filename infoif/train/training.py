@@ -7,7 +7,7 @@ caller never blocks: `start`, `pause`, `resume`, `step`, `stop`,
 energy curves, information-plane estimates) ride on some of them, at a
 cadence that keeps their cost near a tenth of training time.
 
-The work is a `infoif.runner.Runner`'s, one compiled call (~0.1 s) at a time;
+The work is a `infoif.train.runner.Runner`'s, one compiled call (~0.1 s) at a time;
 the thread applies every verb between two calls and only then returns from
 it, so after `pause()` returns no further epoch is recorded, and `step()`
 records exactly one. The dashboard's training service runs the very same
@@ -22,10 +22,10 @@ import time
 import weakref
 from typing import Callable
 
-from infoif.control import STATUSES
-from infoif.history import Snapshot, history_csv
-from infoif.probes import ProbeConfig
-from infoif.runner import Runner
+from infoif.train.control import STATUSES
+from infoif.train.history import Snapshot, history_csv
+from infoif.train.probes import ProbeConfig
+from infoif.train.runner import Runner
 from infoif.spec import ModelSpec
 
 __all__ = ["Trainer", "Snapshot", "STATUSES"]
@@ -102,7 +102,7 @@ class Trainer:
     def __init__(self, spec: ModelSpec, dataset, seed: int = 0, batch_size: int = 32,
                  probe_config: ProbeConfig | None = None, name: str | None = None, frame=None,
                  sink=None, checkpoint=None, history=None):
-        from infoif.control import check_batch_size
+        from infoif.train.control import check_batch_size
 
         check_batch_size(batch_size)
         self.name = name or getattr(dataset, "name", "run")
@@ -187,12 +187,12 @@ class Trainer:
 
     def prepare_ahead(self, epochs: int) -> None:
         """Traces what `epochs` epochs will use before any is trained, for a run whose first epochs
-        nobody waits for (a Dask task's): see `infoif.runner.Runner.prepare_ahead`."""
+        nobody waits for (a Dask task's): see `infoif.train.runner.Runner.prepare_ahead`."""
         self._call(lambda r: r.prepare_ahead(epochs))
 
     def start(self, epochs: int | None = None) -> None:
         """Trains `epochs` more epochs (None: until stopped). Also restarts a stopped run."""
-        from infoif.control import check_epochs
+        from infoif.train.control import check_epochs
 
         check_epochs(epochs)
         self._call(lambda r: r.command("train", epochs=epochs))
@@ -238,14 +238,14 @@ class Trainer:
 
     def set_learning_rate(self, lr: float) -> None:
         """Takes effect at the next epoch (within about 0.1 s)."""
-        from infoif.control import check_learning_rate
+        from infoif.train.control import check_learning_rate
 
         check_learning_rate(lr)
         self._call(lambda r: r.command("lr", lr=lr))
 
     def set_batch_size(self, n: int) -> None:
         """Takes effect at the next epoch (within about 0.1 s)."""
-        from infoif.control import check_batch_size
+        from infoif.train.control import check_batch_size
 
         check_batch_size(n)
         self._call(lambda r: r.command("batch_size", n=n))

@@ -9,8 +9,8 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 
-from infoif.history import History, Snapshot, history_csv
-from infoif.probes import InfoEstimate, ProbeConfig, Probes
+from infoif.train.history import History, Snapshot, history_csv
+from infoif.train.probes import InfoEstimate, ProbeConfig, Probes
 
 
 def probes(n=2, kernels=True):
@@ -27,7 +27,7 @@ def snap(epoch, with_probes=False):
 
 
 def test_history_and_control_need_no_tensorflow():
-    code = ("import sys, infoif.history, infoif.control, infoif.runs.store, infoif.session\n"
+    code = ("import sys, infoif.train.history, infoif.train.control, infoif.runs.store, infoif.session\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, sorted(sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from infoif.control import Control
-from infoif.history import History, Snapshot, Thinned
-from infoif.probes import ProbeConfig, Probes, measure, probe_setup
+from infoif.train.control import Control
+from infoif.train.history import History, Snapshot, Thinned
+from infoif.train.probes import ProbeConfig, Probes, measure, probe_setup
 from infoif.spec import ModelSpec
 
 __all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
@@ -98,7 +98,7 @@ class Runner:
                  probe_config: ProbeConfig | None = None, frame=None, sink=None,
                  checkpoint: Checkpoint | None = None, history: History | None = None, name: str = "run",
                  gap: bool = False, reuse: "Runner | None" = None):
-        from infoif.engine import Engine
+        from infoif.train.engine import Engine
         from infoif.models import InterfaceProbe, build_model
 
         if not isinstance(spec, ModelSpec):
@@ -124,7 +124,7 @@ class Runner:
 
         rng = np.random.default_rng(self.seed)
         self._order_rng = np.random.default_rng(rng.integers(2**63))
-        # the probe batch, binning range and histogram edges, fixed for the run (infoif.probes)
+        # the probe batch, binning range and histogram edges, fixed for the run (infoif.train.probes)
         self.probe_setup = probe_setup(dataset, spec.activation, self.probe.outputs, self.probe_config, rng)
         self.x_probe, self.y_probe = self.probe_setup.x, self.probe_setup.y
         self.hist_edges = self.probe_setup.hist_edges
@@ -456,7 +456,7 @@ class Runner:
 
     def plane_view(self):
         """The input-plane view of the current weights (2-D data with a raw table only)."""
-        from infoif.plane import evaluate_plane
+        from infoif.train.plane import evaluate_plane
 
         return evaluate_plane(self.model, self.dataset, self._plane_grid)
 
@@ -535,6 +535,6 @@ def _adapt_chunk(seconds: float, steps: int) -> int:
 def _plane_grid(dataset, frame):
     if frame is None:
         return None
-    from infoif.plane import is_planar, plane_grid
+    from infoif.train.plane import is_planar, plane_grid
 
     return plane_grid(dataset, frame) if is_planar(dataset) else None

@@ -1,4 +1,4 @@
-"""Tests for infoif.estimators: known answers, brute-force references, properties, validation."""
+"""Tests for infoif.train.estimators: known answers, brute-force references, properties, validation."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infoif import estimators as est
-from infoif.estimators import (
+from infoif.train import estimators as est
+from infoif.train.estimators import (
     BAND_PERCENTILES,
     binned_entropy,
     binning_mi,

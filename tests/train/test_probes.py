@@ -1,4 +1,4 @@
-"""infoif.probes: the probe batch and what stays fixed for a run, one measurement, saturation notes."""
+"""infoif.train.probes: the probe batch and what stays fixed for a run, one measurement, saturation notes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from infoif import probes as P
-from infoif.probes import InfoEstimate, ProbeConfig, ProbeSetup, measure, probe_setup
+from infoif.train import probes as P
+from infoif.train.probes import InfoEstimate, ProbeConfig, ProbeSetup, measure, probe_setup
 
 
 def make_dataset(n_train=300, n_val=120, d=3, seed=0, name="table"):
@@ -159,7 +159,7 @@ def test_tiny_tanh_outputs_read_about_zero_bits_where_per_epoch_ranges_read_log2
     np.testing.assert_array_equal(p.info["binning"].i_xt, 0.0)
     np.testing.assert_array_equal(p.entropy, 0.0)
     # what the estimator said before: each call's own range
-    from infoif import estimators as est
+    from infoif.train import estimators as est
 
     assert est.binning_mi(tiny[:, 0], setup.y)[0] > 7.0  # log2(189) = 7.56
 

@@ -19,7 +19,7 @@ Two compiled paths:
 
 Tracing is most of a new model's wait for its first epoch. Until `prepare()`
 the chunked path's functions run eagerly (on small data the runner's first
-epoch does: `infoif.runner.EAGER_STEPS`). `prepare()` traces only the chunked
+epoch does: `infoif.train.runner.EAGER_STEPS`). `prepare()` traces only the chunked
 path (one training step and one evaluation), which can run every epoch on its
 own; the fused path, a loop that calls the chunked path's compiled functions
 (their bodies are not traced again), is traced by

@@ -1,0 +1,1 @@
+"""Training one run: the control state machine (train, pause, resume, stop), the engine and its runner, the background Trainer, the history, and the probes and estimators that measure the interfaces as they learn."""
