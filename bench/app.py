@@ -187,7 +187,7 @@ def interfaces_rerun_ms(repeats: int) -> dict[str, float]:
 def bare_epochs_per_second() -> float:
     """The default run in a training service of its own (one worker per core), nobody watching."""
     from infoif.runs.service import Service
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     service = Service(tempfile.mkdtemp(prefix="infoif-bench-")).start()
     service.wait_ready(300)

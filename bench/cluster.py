@@ -39,7 +39,7 @@ def first_sweep(ship: bool) -> float:
     """Seconds of the first sweep on a fresh cluster (see the module's docstring)."""
     from infoif.runs import sweep
     from infoif.runs.cluster import DaskSweep
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from infoif.runs.store import Store
     from tests.conftest import CIRCLE
     from tests.runs.test_cluster import recipe_cluster

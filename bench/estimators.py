@@ -87,7 +87,7 @@ def probe_table(repeats: int) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from types import SimpleNamespace
 
-    from infoif.models import InterfaceProbe, ModelSpec, build_model
+    from infoif.nn.models import InterfaceProbe, ModelSpec, build_model
     from infoif.train.probes import ProbeConfig, measure, probe_setup
 
     batch, d, units = 4096, 12, 8

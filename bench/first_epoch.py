@@ -57,7 +57,7 @@ def grappler(on: bool) -> None:
 
 
 def fit_first_epoch(spec, ds, seed) -> float:
-    from infoif.models import build_model
+    from infoif.nn.models import build_model
 
     grappler(True)  # fit as Keras runs it by default
     started = time.perf_counter()
@@ -175,7 +175,7 @@ def main():
 
     tf.config.threading.set_intra_op_parallelism_threads(1)  # as a worker runs
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     small = dataset(500, 2)
     fit_first_epoch(ModelSpec(num_interfaces=2), small, 99)  # a first model, as a worker has had

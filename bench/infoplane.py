@@ -60,7 +60,7 @@ def train_and_measure(activation: str, seed: int, epochs: int, dataset, config: 
     """One run: per measured epoch the dashboard's estimates, and the outputs for run-wide bins."""
     import keras
 
-    from infoif.models import InterfaceProbe, ModelSpec, build_model
+    from infoif.nn.models import InterfaceProbe, ModelSpec, build_model
 
     keras.utils.set_random_seed(seed)
     spec = ModelSpec(num_interfaces=INTERFACES, units=UNITS, activation=activation)

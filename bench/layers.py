@@ -32,7 +32,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from infoif.layers import InformationInterfaces  # noqa: E402
+from infoif.nn.layers import InformationInterfaces  # noqa: E402
 
 D_IN = 64
 BATCH = 256

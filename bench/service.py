@@ -37,7 +37,7 @@ CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto",
 
 
 def service_rates(service, workspace, k: int) -> list[float]:
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     store = service.store
     runs = [store.create_run(workspace, ModelSpec(), CIRCLE, "Circle", seed=i).id for i in range(k)]
@@ -62,7 +62,7 @@ def service_rates(service, workspace, k: int) -> list[float]:
 def control_latency(service, workspace, repeats: int = 10) -> dict[str, list[float]]:
     """Seconds from a verb's call to the worker's answer (it applies verbs between two calls), with
     two runs training on every worker."""
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     store = service.store
     k = RUNS_PER_WORKER * service.n_workers
@@ -92,7 +92,7 @@ def thread_rates(k: int) -> list[float]:
     """The old design: k Trainer threads in one process, TensorFlow on one intra- and one inter-op
     thread (as the server had it)."""
     from infoif import datasets
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from infoif.train.training import Trainer
 
     ds = datasets.prepare_sample("Circle")

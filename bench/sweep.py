@@ -45,7 +45,7 @@ def sweep_seconds(workers: int, epochs: int) -> tuple[float, float]:
     """Wall seconds of the sweep, and the CPU seconds its workers spent meanwhile."""
     from infoif.runs import sweep
     from infoif.runs.service import Service
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     home = tempfile.mkdtemp(prefix="infoif-bench-sweep-")
     service = Service(home, workers=workers, worker_log=open(os.devnull, "wb")).start()
@@ -128,7 +128,7 @@ def main() -> int:
     print("2. Interfaces page rerun (AppTest), idle service vs a sweep training on every worker")
     idle = page_seconds("pages/interfaces.py", 15, trained)
     store = service.store
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     plan = sweep.make_plan({"num_interfaces": "1,2,4,8,16,32"}, seeds=2, epochs=100_000)
     record = sweep.create(store, store.create_workspace(), plan, ModelSpec(), CIRCLE, "Circle", 32)

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from infoif.models import ModelSpec, build_model  # noqa: E402
+from infoif.nn.models import ModelSpec, build_model  # noqa: E402
 from infoif.train.training import Trainer  # noqa: E402
 
 BATCH = 32
@@ -81,7 +81,7 @@ sys.path.insert(0, sys.argv[1])
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np
 from types import SimpleNamespace
-from infoif.models import ModelSpec
+from infoif.nn.models import ModelSpec
 from infoif.train.training import Trainer
 rng = np.random.default_rng(0)
 x = rng.normal(size=(500, 2)).astype("float32")

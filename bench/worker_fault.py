@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from infoif.runs.service import Service  # noqa: E402
-from infoif.spec import ModelSpec  # noqa: E402
+from infoif.nn.spec import ModelSpec  # noqa: E402
 
 CIRCLE = {"kind": "sample", "name": "Circle", "target": "label", "task": "auto", "seed": 0}
 svc = Service(tempfile.mkdtemp(), worker_log=open(os.devnull, "wb")).start(); assert svc.wait_ready(300, warm=True)

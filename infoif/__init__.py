@@ -27,16 +27,16 @@ __version__ = "0.1.0"
 
 # Public names that live in modules importing Keras, resolved on first use.
 _LAZY = {
-    "InformationInterfaces": "infoif.layers",
-    "EnergyReservoir": "infoif.layers",
-    "ModelSpec": "infoif.spec",
-    "build_model": "infoif.models",
-    "InterfaceProbe": "infoif.models",
+    "InformationInterfaces": "infoif.nn.layers",
+    "EnergyReservoir": "infoif.nn.layers",
+    "ModelSpec": "infoif.nn.spec",
+    "build_model": "infoif.nn.models",
+    "InterfaceProbe": "infoif.nn.models",
     "predict": "infoif.export",
 }
 
 # Modules whose Keras objects must be registered before a saved model is loaded.
-_KERAS_MODULES = ("infoif.layers", "infoif.preprocessing")
+_KERAS_MODULES = ("infoif.nn.layers", "infoif.nn.preprocessing")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
@@ -53,7 +53,7 @@ def __dir__():
 
 
 class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
-    """Imports `infoif.layers` (which registers the layers) right after `keras` is imported."""
+    """Imports `infoif.nn.layers` (which registers the layers) right after `keras` is imported."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras":

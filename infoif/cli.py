@@ -28,7 +28,7 @@ from pathlib import Path
 
 from infoif.constants import (AUTO, DASK_ENV, MAX_BATCH_SIZE, MAX_INTERFACES, MAX_LEARNING_RATE, MAX_SEED,
                               MAX_SWEEP_SEEDS, SWEEP_SETTINGS, TASK_CHOICES)
-from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
+from infoif.nn.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["main", "build_parser"]
 

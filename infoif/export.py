@@ -28,7 +28,7 @@ from infoif.constants import PREDICTION  # the column of `predict`'s answer
 from infoif.data import DataError, load_table
 from infoif.data.columns import text_values
 from infoif.data.pipeline import FeatureColumn, model_inputs
-from infoif.preprocessing import ClassProbabilities, RawColumns
+from infoif.nn.preprocessing import ClassProbabilities, RawColumns
 
 __all__ = [
     "raw_row_model",

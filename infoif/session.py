@@ -36,7 +36,7 @@ from infoif.train.control import ACTIVE, BADGES, check_epochs
 from infoif.runs.fairshare import Refresh
 from infoif.train.history import headline_metric, history_csv
 from infoif.train.probes import ProbeConfig
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 from infoif.runs.store import RunInfo, Store, StoreError
 from infoif.urlstate import Settings, from_query, to_query
 

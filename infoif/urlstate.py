@@ -18,7 +18,7 @@ from infoif.constants import (
     SLIDER_MAX_INTERFACES,
     TASK_CHOICES,
 )
-from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
+from infoif.nn.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["Settings", "to_query", "from_query", "FIELDS", "TASK_CHOICES"]
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from infoif.constants import SLIDER_MAX_INTERFACES
-from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
+from infoif.nn.spec import ACTIVATIONS, MERGES, ModelSpec
 from pages import _ui
 
 s = _ui.page_session()
@@ -49,7 +49,7 @@ with left:
 
 with right:
     from infoif.figures.model import architecture_figure
-    from infoif.spec import head_units, parameter_counts
+    from infoif.nn.spec import head_units, parameter_counts
 
     d = s.dataset
     counts = parameter_counts(s.spec, d.input_dim, d.task, d.num_classes)

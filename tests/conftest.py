@@ -49,7 +49,7 @@ def service(tmp_path_factory):
 @pytest.fixture
 def new_run(service):
     """Makes runs in a fresh workspace of the service's store: new_run(num_interfaces=4, ...)."""
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     store = service.store
     workspace = store.create_workspace()

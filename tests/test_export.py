@@ -27,7 +27,7 @@ import infoif
 from infoif import export
 from infoif.data import DataError, prepare, read_table
 from infoif.datasets import SAMPLES, read_sample
-from infoif.models import ModelSpec, build_model
+from infoif.nn.models import ModelSpec, build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOLERANCE = 1e-5

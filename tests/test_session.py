@@ -174,7 +174,7 @@ def test_a_sweep_of_another_workspace_is_not_visible(session, service):
 
 
 def test_plane_view_covers_the_data_in_its_own_units():
-    from infoif.models import build_model
+    from infoif.nn.models import build_model
 
     d = datasets.prepare_sample("Circle")
     frame = datasets.load_sample("Circle")
@@ -195,13 +195,13 @@ def test_plane_view_covers_the_data_in_its_own_units():
 
 
 def datasets_spec():
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
 
     return ModelSpec(num_interfaces=4, units=3)
 
 
 def test_plane_view_refuses_data_that_is_not_2d():
-    from infoif.models import build_model
+    from infoif.nn.models import build_model
 
     d = datasets.prepare_sample("Iris")
     assert not is_planar(d)

@@ -280,7 +280,7 @@ class Pipeline:
         """
         import keras
 
-        from infoif import preprocessing
+        from infoif.nn import preprocessing
 
         columns = [
             {"column": c.name, "input": c.input, "kind": c.kind, "decimal_comma": c.decimal_comma,
@@ -372,7 +372,7 @@ class TargetEncoding:
     def keras_answer(self, outputs):
         """The same as Keras layers: `ClassProbabilities` (which stores the class names), or
         `Standardize(invert=True)` back to the target's units."""
-        from infoif import preprocessing
+        from infoif.nn import preprocessing
 
         if self.classification:
             return preprocessing.ClassProbabilities(

@@ -199,7 +199,7 @@ def train_run(run_id: str, settings: dict, epochs: int, attempt: int, topic: str
     token = secrets.token_hex(8)  # this execution: a rescheduled task draws a new one
     _configure_tensorflow()
     from infoif.train.probes import ProbeConfig
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from infoif.runs.store import StoreError
     from infoif.train.training import Trainer
 

@@ -35,7 +35,7 @@ from typing import Mapping, Sequence
 
 from infoif.constants import DASK_ENV, MAX_SEED, MAX_SWEEP_RUNS, MAX_SWEEP_SEEDS, NOT_IN_GRAPH, SWEEP_SETTINGS
 from infoif.train.control import ACTIVE, DONE, check_batch_size, check_epochs
-from infoif.spec import ACTIVATIONS, MERGES, ModelSpec
+from infoif.nn.spec import ACTIVATIONS, MERGES, ModelSpec
 
 __all__ = ["SweepError", "SweepPlan", "SweepProgress", "parse_values", "parse_grid", "parse_plan", "make_plan",
            "create", "launch", "cancel", "progress", "results", "resume_sweeps", "DONE", "SWEEP_SETTINGS"]

@@ -296,7 +296,7 @@ class Worker:
         one for the workspace, else on a new model."""
         from infoif.train.probes import ProbeConfig
         from infoif.train.runner import Runner
-        from infoif.spec import ModelSpec
+        from infoif.nn.spec import ModelSpec
         from infoif.runs.store import model_signature
 
         opened = self.store.dataset(settings["dataset"])

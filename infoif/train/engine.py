@@ -92,7 +92,7 @@ def _build_compiled(model, y_true: np.ndarray) -> None:
 
 def _train_step(model):
     """One training step on a batch, `step(x, y)`: Keras' `train_step` for a model such as
-    `infoif.models.build_model` makes (its forward pass, `compute_loss` with the layers' own losses,
+    `infoif.nn.models.build_model` makes (its forward pass, `compute_loss` with the layers' own losses,
     loss tracker and compiled metrics), with two differences that cost nothing in results:
 
     * no metric results are computed per step (the loop reads them once per epoch);
@@ -205,7 +205,7 @@ class Engine:
     """Compiled training of one built, compiled Keras model on in-memory arrays.
 
     Args:
-        model: a compiled model (from `infoif.models.build_model`).
+        model: a compiled model (from `infoif.nn.models.build_model`).
         dataset: anything with x_train, y_train, x_val, y_val and task.
     """
 

@@ -27,7 +27,7 @@ import numpy as np
 from infoif.train.control import Control
 from infoif.train.history import History, Snapshot, Thinned
 from infoif.train.probes import ProbeConfig, Probes, measure, probe_setup
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 
 __all__ = ["Runner", "Checkpoint", "CHUNK_SECONDS", "CHECKPOINT_SECONDS"]
 
@@ -99,7 +99,7 @@ class Runner:
                  checkpoint: Checkpoint | None = None, history: History | None = None, name: str = "run",
                  gap: bool = False, reuse: "Runner | None" = None):
         from infoif.train.engine import Engine
-        from infoif.models import InterfaceProbe, build_model
+        from infoif.nn.models import InterfaceProbe, build_model
 
         if not isinstance(spec, ModelSpec):
             raise ValueError(f"`spec` must be a ModelSpec. Received: spec={spec!r}")
@@ -466,7 +466,7 @@ class Runner:
         """The model with the weights of the last finished epoch (itself, unless mid-epoch)."""
         if not self.engine.mid_epoch:
             return self.model
-        from infoif.models import build_model
+        from infoif.nn.models import build_model
 
         copy = build_model(self.spec, self.dataset.input_dim, self.dataset.task, self.dataset.num_classes)
         copy.set_weights(self.engine.state()[: len(self.model.weights)])

@@ -26,7 +26,7 @@ from infoif.train.control import STATUSES
 from infoif.train.history import Snapshot, history_csv
 from infoif.train.probes import ProbeConfig
 from infoif.train.runner import Runner
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 
 __all__ = ["Trainer", "Snapshot", "STATUSES"]
 

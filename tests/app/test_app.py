@@ -296,7 +296,7 @@ def test_train_past_the_servers_limit_says_why_and_what_to_do_and_keeps_everythi
     traceback); the data, the settings and the runs already trained stay; once a run is paused,
     Train works."""
     from infoif.runs.fairshare import Limits
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from tests.conftest import CIRCLE
 
     other = service.store.create_run(service.store.create_workspace(), ModelSpec(), CIRCLE, "Circle").id
@@ -325,7 +325,7 @@ def test_charts_refresh_slower_while_many_runs_share_the_server_and_say_so(at, s
     """While more runs train than the server has workers, the Train page's charts redraw less often
     and the page says why; once the others pause, the usual refresh is back and the note is gone."""
     from infoif.runs.fairshare import chart_refresh
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from tests.conftest import CIRCLE
 
     store = service.store

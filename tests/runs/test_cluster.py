@@ -19,7 +19,7 @@ from infoif.runs import sweep
 from infoif.runs.cluster import DaskSweep, cluster_problems
 from infoif.session import Session
 from infoif.runs.sweep import SweepError
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 from infoif.runs.store import Store
 from tests.conftest import CIRCLE, wait_for
 from tests.e2e.test_browser import free_port

@@ -59,7 +59,7 @@ def test_every_run_trains_at_once_shared_across_the_workers(service):
     queues, all progress together, spread over every worker; each pauses exactly. Meanwhile pages
     are told to redraw their charts less often, and as often as before once the runs pause."""
     from infoif.runs.fairshare import Refresh, chart_refresh
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from tests.conftest import CIRCLE
 
     store = service.store
@@ -104,7 +104,7 @@ def test_admission_refuses_past_the_limits_with_a_message_and_keeps_what_trains(
         service.train(runs[2], None, wait=None)
         wait_for(lambda: epochs(service, runs[2]) > 0, what="the admitted run to train")
 
-        from infoif.spec import ModelSpec
+        from infoif.nn.spec import ModelSpec
         from tests.conftest import CIRCLE
 
         elsewhere = service.store.create_run(service.store.create_workspace(), ModelSpec(), CIRCLE, "Circle").id
@@ -124,7 +124,7 @@ def test_admission_refuses_past_the_limits_with_a_message_and_keeps_what_trains(
 def test_a_queued_run_can_be_paused_or_stopped_before_it_starts(tmp_path):
     """With no worker to take it (here: a service never started), a run waits in the queue; pause
     and stop take it out."""
-    from infoif.spec import ModelSpec
+    from infoif.nn.spec import ModelSpec
     from tests.conftest import CIRCLE
 
     svc = Service(tmp_path, workers=1)  # never started: no processes

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from infoif.train.probes import ProbeConfig
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 from infoif.runs.store import Store, StoreError
 
 from tests.conftest import CIRCLE

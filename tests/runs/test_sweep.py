@@ -13,7 +13,7 @@ import pytest
 
 from infoif.runs import sweep
 from infoif.constants import MAX_SWEEP_RUNS, SWEEP_SETTINGS
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 from infoif.runs.store import Store
 from tests.conftest import CIRCLE, wait_for
 from tests.test_cli import ROOT, infoif

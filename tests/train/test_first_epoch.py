@@ -9,7 +9,7 @@ import pytest
 
 from infoif import datasets
 from infoif.train.runner import Runner
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 
 from tests.conftest import CIRCLE
 
@@ -102,7 +102,7 @@ def test_the_fused_adam_update_is_keras_adam(circle, monkeypatch):
     import keras
 
     import infoif.train.engine as engine_module
-    from infoif.models import build_model
+    from infoif.nn.models import build_model
 
     ds, _ = circle
     x, y = ds.x_train[:64].astype("float32"), ds.y_train[:64].astype("float32")

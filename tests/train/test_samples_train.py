@@ -20,7 +20,7 @@ EPOCHS = {"Spiral": 30}
 def test_sample_trains_better_than_chance(name):
     import keras
 
-    from infoif.models import ModelSpec, build_model
+    from infoif.nn.models import ModelSpec, build_model
 
     keras.utils.set_random_seed(0)
     ds = prepare_sample(name)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from infoif.train.estimators import BAND_PERCENTILES
-from infoif.models import ModelSpec
+from infoif.nn.models import ModelSpec
 from infoif.train.probes import ProbeConfig
 from infoif.train.training import Trainer
 

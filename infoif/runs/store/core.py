@@ -19,7 +19,7 @@ from pathlib import Path
 from infoif.train.control import ACTIVE
 from infoif.train.history import History
 from infoif.train.probes import ProbeConfig
-from infoif.spec import ModelSpec
+from infoif.nn.spec import ModelSpec
 from infoif.runs.store.files import (FORMAT, StoreError, default_home, dumps, new_id, owner_label, pid_alive,
                                 read_json, write_atomic)
 from infoif.runs.store.reader import RunReader

@@ -110,7 +110,7 @@ def head_units(task: str, num_classes: int | None) -> int:
 
 
 def parameter_counts(spec: ModelSpec, input_dim: int, task: str, num_classes: int | None = None) -> dict[str, int]:
-    """Parameters per layer of `infoif.models.build_model(spec, input_dim, task, num_classes)`,
+    """Parameters per layer of `infoif.nn.models.build_model(spec, input_dim, task, num_classes)`,
     computed from the settings alone (no Keras): what the Model page shows."""
     _check(_is_int(input_dim) and input_dim >= 1,
            f"`input_dim` must be a positive integer. Received: input_dim={input_dim!r}")

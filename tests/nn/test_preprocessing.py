@@ -1,4 +1,4 @@
-"""infoif.preprocessing: the layers that run a fitted preparation inside an exported model."""
+"""infoif.nn.preprocessing: the layers that run a fitted preparation inside an exported model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infoif.preprocessing import ClassProbabilities, FillMissing, FiniteClip, JoinColumns, RawColumns, Standardize
+from infoif.nn.preprocessing import ClassProbabilities, FillMissing, FiniteClip, JoinColumns, RawColumns, Standardize
 
 COLUMNS = [{"column": "a/b", "input": "a_b", "kind": "numeric"},
            {"column": "colour", "input": "colour", "kind": "category", "decimal_comma": False}]

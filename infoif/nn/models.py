@@ -14,8 +14,8 @@ import keras
 import numpy as np
 
 from infoif.constants import TASKS
-from infoif.layers import EnergyReservoir, InformationInterfaces
-from infoif.spec import ACTIVATIONS, MERGES, ModelSpec, head_units
+from infoif.nn.layers import EnergyReservoir, InformationInterfaces
+from infoif.nn.spec import ACTIVATIONS, MERGES, ModelSpec, head_units
 from infoif.validate import check as _check
 from infoif.validate import is_int as _is_int
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import infoif
-from infoif.layers import EnergyReservoir, InformationInterfaces
-from tests.layer_testing import run_layer_test
+from infoif.nn.layers import EnergyReservoir, InformationInterfaces
+from tests.nn.layer_testing import run_layer_test
 
 RNG = np.random.default_rng(42)
 

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from infoif.layers import EnergyReservoir, InformationInterfaces
-from infoif.models import InterfaceProbe, ModelSpec, build_model
+from infoif.nn.layers import EnergyReservoir, InformationInterfaces
+from infoif.nn.models import InterfaceProbe, ModelSpec, build_model
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(256, 3)).astype("float32")
@@ -150,7 +150,7 @@ def test_probe_refuses_foreign_models():
 ])
 def test_parameter_counts_from_the_spec_match_keras(spec, dim, task, classes):
     """The Model page counts parameters without building a model (the server never imports TF)."""
-    from infoif.spec import parameter_counts
+    from infoif.nn.spec import parameter_counts
 
     model = build_model(spec, dim, task, classes, seed=0)
     counts = parameter_counts(spec, dim, task, classes)

@@ -1,0 +1,1 @@
+"""The neural network: the interface layers and their energy, the Keras-free ModelSpec, building a model from it (and the probe that reads its interfaces), and the Keras layers that run a fitted data preparation inside an exported model."""
