@@ -245,7 +245,7 @@ def watched_epochs_per_second(browser, page_name: str = "Interfaces", tab: str |
 GC_CODE = """
 import gc, statistics, time
 import streamlit, pandas, plotly.graph_objects
-import infoif.session, infoif.runs.service, infoif.train.plane, infoif.data, infoif.datasets
+import infoif.app.session, infoif.runs.service, infoif.train.plane, infoif.data, infoif.datasets
 import infoif.figures; infoif.figures.import_all()
 def median_ms():
     times = []

@@ -67,13 +67,13 @@ PLOTLY_PATH = "/infoif/plotly.min.js"  # plotly.js for the live charts (pages/_u
 
 async def status(request):
     """GET STATUS_PATH?ws=...&run=...&epochs=...: the status line of that workspace's run, as
-    `infoif.session.status_payload` makes it, read in a thread (the store is files and SQLite).
+    `infoif.app.session.status_payload` makes it, read in a thread (the store is files and SQLite).
     A page refreshes its line this way every second without a script run. 404 for a workspace and
     run that do not go together (nothing says which part was wrong)."""
     from starlette.responses import JSONResponse
 
     from infoif.runs.service import ServiceError, shared
-    from infoif.session import status_payload
+    from infoif.app.session import status_payload
 
     query = request.query_params
     try:

@@ -1,6 +1,6 @@
 """Streamlit glue shared by app.py and the pages (not a page itself: app.py lists the pages).
 
-The per-user state is an `infoif.session.Session` in `st.session_state`;
+The per-user state is an `infoif.app.session.Session` in `st.session_state`;
 everything that decides anything lives in `infoif`. This module only reads
 and writes widgets, and turns user-caused errors into messages.
 """
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from infoif.session import Session
+from infoif.app.session import Session
 
 SESSION_KEY = "infoif"
 # While training runs, live views refresh on timers: the sidebar's status line every second (polled
@@ -308,7 +308,7 @@ def live_status(s: Session, where: str = "sidebar") -> None:
     line settles."""
     from pages._server import PLOTLY_PATH, STATUS_PATH
 
-    state = s.status()  # what infoif.session.status_payload answers the polls with, for the same run
+    state = s.status()  # what infoif.app.session.status_payload answers the polls with, for the same run
     query = urlencode({"ws": s.workspace, "run": state.run_id or "", "epochs": s.settings.epochs or ""})
     _status_component()(
         # relative to the page (/train, or /lab/train under `server.baseUrlPath` lab or a proxy's prefix)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infoif.session import Session
+from infoif.app.session import Session
 from infoif.runs.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

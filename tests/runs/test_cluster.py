@@ -17,7 +17,7 @@ import pytest
 
 from infoif.runs import sweep
 from infoif.runs.cluster import DaskSweep, cluster_problems
-from infoif.session import Session
+from infoif.app.session import Session
 from infoif.runs.sweep import SweepError
 from infoif.nn.spec import ModelSpec
 from infoif.runs.store import Store

@@ -245,7 +245,7 @@ def test_the_index_is_in_wal_mode(store):
 def test_history_csv_from_disk_matches_the_trainers(store):
     ws = store.create_workspace()
     run_id, t = train_into(store, ws, 4)
-    from infoif.session import RunView
+    from infoif.app.session import RunView
 
     view = RunView(store, store.run_info(run_id))
     rows = list(csv.DictReader(io.StringIO(view.history_csv())))

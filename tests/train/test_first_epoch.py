@@ -169,7 +169,7 @@ def test_a_fresh_model_built_ahead_is_the_one_the_run_gets(service):
 
 
 def test_the_dashboard_asks_for_the_next_model_ahead(service):
-    from infoif.session import Session
+    from infoif.app.session import Session
 
     s = Session.open(service.store, service, {})
     key_count = len(service._warm)
@@ -326,7 +326,7 @@ def test_reset_hands_the_old_runs_model_to_the_next_fresh_one(service):
 
 
 def test_the_dashboard_releases_the_old_run_at_reset(service):
-    from infoif.session import Session
+    from infoif.app.session import Session
     from tests.conftest import wait_for
 
     s = Session.open(service.store, service, {})
@@ -344,7 +344,7 @@ def test_a_run_released_before_the_service_heard_it_finished_is_unloaded_and_not
     """Reset right after a run finished: the store says finished, but the worker's word of it has
     not reached the service yet (the order in which a Reset can come). The run is released all the
     same, and no longer counted on its worker (its word, arriving later, is ignored)."""
-    from infoif.session import Session
+    from infoif.app.session import Session
     from tests.conftest import wait_for
 
     s = Session.open(service.store, service, {})

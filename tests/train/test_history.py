@@ -27,7 +27,7 @@ def snap(epoch, with_probes=False):
 
 
 def test_history_and_control_need_no_tensorflow():
-    code = ("import sys, infoif.train.history, infoif.train.control, infoif.runs.store, infoif.session\n"
+    code = ("import sys, infoif.train.history, infoif.train.control, infoif.runs.store, infoif.app.session\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, sorted(sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -7,7 +7,7 @@ import pytest
 
 from infoif import datasets
 from infoif.data import DataError
-from infoif.session import Session
+from infoif.app.session import Session
 
 KOREAN = "도시,기온,습도\n" + "".join(f"{c},{20 + i % 7},{i % 2}\n" for i, c in enumerate(["서울", "부산", "대구"] * 10))
 

@@ -38,7 +38,7 @@ from infoif.train.history import headline_metric, history_csv
 from infoif.train.probes import ProbeConfig
 from infoif.nn.spec import ModelSpec
 from infoif.runs.store import RunInfo, Store, StoreError
-from infoif.urlstate import Settings, from_query, to_query
+from infoif.app.urlstate import Settings, from_query, to_query
 
 __all__ = ["Session", "RunView", "RunStatus", "Prediction", "run_status", "status_payload",
            "STEP_TIMEOUT"]

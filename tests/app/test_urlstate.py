@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from infoif.nn.spec import ModelSpec
-from infoif.urlstate import Settings, from_query, to_query
+from infoif.app.urlstate import Settings, from_query, to_query
 
 
 def test_round_trip_of_every_field():
@@ -53,6 +53,6 @@ def test_list_values_take_the_last():
 
 
 def test_reading_settings_does_not_import_tensorflow():
-    code = "import sys, infoif.urlstate, infoif.nn.spec; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    code = "import sys, infoif.app.urlstate, infoif.nn.spec; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

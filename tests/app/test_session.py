@@ -8,7 +8,7 @@ import pytest
 from infoif import datasets
 from infoif.data import DataError
 from infoif.train.plane import is_planar, plane_view
-from infoif.session import RunStatus, Session, status_payload
+from infoif.app.session import RunStatus, Session, status_payload
 from infoif.runs.store import Store
 from tests.conftest import wait_for
 
